@@ -1,0 +1,139 @@
+"""Step 6 (and 7): activations, each defined together with its derivative.
+
+An :class:`Activation` is one small frozen record: the function ``fn(z) -> a`` and its
+vector-Jacobian product ``backward(g, z, a) -> g * f'(z)``, side by side, so the two can
+never drift apart.  ``backward`` receives both the pre-activation ``z`` and the output
+``a = fn(z)`` so each derivative can use whichever is cheaper.  Both are elementwise and
+keep the dtype of ``z``.
+
+To add your own, build an ``Activation`` and pass it to :func:`nnfunc.init` in place of
+a name; :func:`nnfunc.grad_check` then tells you whether ``backward`` is right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Literal
+
+import attrs
+import numpy as np
+
+from ._checks import FloatArray
+from .errors import UnknownActivationError, expected
+
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "get_activation",
+    "leaky_relu",
+    "linear",
+    "relu",
+    "sigmoid",
+    "tanh",
+]
+
+LEAKY_SLOPE = 0.01
+
+
+@attrs.frozen(slots=True)
+class Activation:
+    """An elementwise activation and its derivative.
+
+    Attributes
+    ----------
+    name:
+        The registry key, also written into saved models.
+    fn:
+        ``a = fn(z)``; ``z: (n_samples, n_units)``.
+    backward:
+        ``backward(g, z, a) = g * fn'(z)``: the gradient with respect to ``z`` given the
+        gradient ``g`` with respect to ``a``; all three ``(n_samples, n_units)``.
+    init:
+        The initialisation that keeps this activation's signal variance: ``"he"`` for the
+        ReLU family, ``"glorot"`` for the others.
+    kinks:
+        Points where ``fn`` is not differentiable (gradient checks keep away from them).
+    """
+
+    name: str
+    fn: Callable[[FloatArray], FloatArray] = attrs.field(eq=False)
+    backward: Callable[[FloatArray, FloatArray, FloatArray], FloatArray] = attrs.field(eq=False)
+    init: Literal["he", "glorot"] = "glorot"
+    kinks: tuple[float, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"Activation({self.name!r})"
+
+
+def _relu(z: FloatArray) -> FloatArray:
+    return np.maximum(z, 0)
+
+
+def _relu_backward(g: FloatArray, z: FloatArray, a: FloatArray) -> FloatArray:
+    return g * (z > 0)
+
+
+def _leaky(z: FloatArray) -> FloatArray:
+    return np.where(z > 0, z, z * z.dtype.type(LEAKY_SLOPE))
+
+
+def _leaky_backward(g: FloatArray, z: FloatArray, a: FloatArray) -> FloatArray:
+    return np.where(z > 0, g, g * z.dtype.type(LEAKY_SLOPE))
+
+
+def _sigmoid(z: FloatArray) -> FloatArray:
+    # Stable for any |z|: exp is only ever taken of a non-positive number.
+    with np.errstate(under="ignore"):  # exp(-800) is 0 and that is the right answer
+        e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype, copy=False)
+
+
+def _sigmoid_backward(g: FloatArray, z: FloatArray, a: FloatArray) -> FloatArray:
+    return g * a * (1 - a)
+
+
+def _tanh(z: FloatArray) -> FloatArray:
+    return np.tanh(z)
+
+
+def _tanh_backward(g: FloatArray, z: FloatArray, a: FloatArray) -> FloatArray:
+    return g * (1 - a * a)
+
+
+def _identity(z: FloatArray) -> FloatArray:
+    return z
+
+
+def _identity_backward(g: FloatArray, z: FloatArray, a: FloatArray) -> FloatArray:
+    return g
+
+
+relu = Activation("relu", _relu, _relu_backward, init="he", kinks=(0.0,))
+"""``max(z, 0)``; derivative 1 for ``z > 0`` and 0 otherwise (0 at the kink)."""
+leaky_relu = Activation("leaky_relu", _leaky, _leaky_backward, init="he", kinks=(0.0,))
+"""``z`` for ``z > 0``, ``0.01 z`` otherwise."""
+sigmoid = Activation("sigmoid", _sigmoid, _sigmoid_backward)
+"""``1 / (1 + exp(-z))``, computed without overflow for any ``z``; derivative ``a (1 - a)``."""
+tanh = Activation("tanh", _tanh, _tanh_backward)
+"""``tanh(z)``; derivative ``1 - a**2``."""
+linear = Activation("linear", _identity, _identity_backward)
+"""The identity, for regression outputs; derivative 1."""
+
+ACTIVATIONS: Mapping[str, Activation] = MappingProxyType(
+    {a.name: a for a in (relu, leaky_relu, sigmoid, tanh, linear)}
+)
+"""The built-in activations by name (read-only)."""
+
+
+def get_activation(spec: str | Activation, *, where: str = "get_activation",
+                   name: str = "activation") -> Activation:
+    """Look up an activation by name, or pass an :class:`Activation` through unchanged."""
+    if isinstance(spec, Activation):
+        return spec
+    if isinstance(spec, str) and spec in ACTIVATIONS:
+        return ACTIVATIONS[spec]
+    known = ", ".join(sorted(ACTIVATIONS))
+    raise UnknownActivationError(
+        expected(where, name, f"one of {known} or an nnfunc.Activation", repr(spec))
+    )
