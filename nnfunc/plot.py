@@ -74,16 +74,20 @@ def plot_history(history: History, path: str | os.PathLike[str] | None = None, *
     if n_epochs == 0:
         raise DataError(expected(where, "history", "at least one epoch", "0 epochs"))
     fig = _figure(where, 6.4, 4.0)
+    from matplotlib.ticker import MaxNLocator  # present: _figure imported matplotlib
+
     ax = fig.add_subplot()
     epochs = np.arange(1, n_epochs + 1)
-    styles = {"train": "-", "validation": "--", "test": ":"}
+    # train wide and pale underneath, so the others stay visible when they coincide
+    styles = {"train": ("-", 3.0, 0.55), "validation": ("--", 1.5, 1.0), "test": (":", 1.8, 1.0)}
     for label, values in curves:
         finite = values[np.isfinite(values)]
         final = f" (last {finite[-1]:.2e})" if finite.size else ""
-        ax.plot(epochs[:len(values)], values, styles[label], marker="." if n_epochs < 30 else None,
-                label=f"{label}{final}", linewidth=1.6)
+        style, width, alpha = styles[label]
+        ax.plot(epochs[:len(values)], values, style, marker="." if n_epochs < 30 else None,
+                label=f"{label}{final}", linewidth=width, alpha=alpha)
     ax.set_yscale("log")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean squared error (standardized)")
     ax.set_title(title if title is not None else f"loss per epoch ({n_epochs} epochs)")
