@@ -19,6 +19,10 @@ The tutorial's nine steps:
 7. back-propagation ................ :func:`grads`, :func:`value_and_grads`, :func:`grad_check`
 8. gradient descent ................ :func:`sgd_step`, :func:`train`, :func:`adam`, :func:`sgd`
 9. testing ......................... :func:`loss`, :class:`Model`, :func:`predict`
+
+Then keep and look: :func:`save` / :func:`load` a model to one ``.npz`` file,
+:func:`summary` of its layers, and (with the ``plot`` extra, matplotlib)
+:func:`plot_history` and :func:`plot_predictions`.
 """
 
 from .activations import (
@@ -47,6 +51,7 @@ from .errors import (
     ShapeError,
     UnknownActivationError,
 )
+from .io import load, save
 from .losses import Loss, mse
 from .model import Model, predict
 from .net import forward, grad_check, grads, loss, objective, penalty, value_and_grads
@@ -62,7 +67,9 @@ from .optim import (
     zeros_like,
 )
 from .params import Layer, Params, check_capacity, count_params, init, n_params
+from .plot import plot_history, plot_predictions
 from .scaling import Scaler, fit_scaler, inverse_transform, transform
+from .summary import LayerSummary, Summary, summary
 from .train import History, TrainResult, train
 
 __version__ = "0.1.0"
@@ -81,6 +88,7 @@ __all__ = [
     "History",
     "HyperParameterError",
     "Layer",
+    "LayerSummary",
     "Loss",
     "Model",
     "NnfuncError",
@@ -92,6 +100,7 @@ __all__ = [
     "Scaler",
     "SgdState",
     "ShapeError",
+    "Summary",
     "TrainResult",
     "UnknownActivationError",
     "adam",
@@ -108,18 +117,23 @@ __all__ = [
     "inverse_transform",
     "leaky_relu",
     "linear",
+    "load",
     "loss",
     "make_tutorial_data",
     "mse",
     "n_params",
     "objective",
     "penalty",
+    "plot_history",
+    "plot_predictions",
     "predict",
     "relu",
+    "save",
     "sgd",
     "sgd_step",
     "sigmoid",
     "split",
+    "summary",
     "tanh",
     "train",
     "transform",

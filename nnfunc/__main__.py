@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -18,6 +20,35 @@ def _truth(a: float, b: float) -> tuple[float, float, float]:
     return a + b, a - b, abs(a - b)
 
 
+def _keep(out: str, model: nf.Model, history: nf.History, test_raw: nf.Dataset,
+          n_train: int) -> None:
+    """After the nine steps: save the model, reload it, summarise it, draw two pictures."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"Keep    save, reload, inspect and draw, into {folder}{os.sep}")
+    path = nf.save(model, folder / "model.npz")
+    print(f"        model saved to {path} ({path.stat().st_size} bytes); "
+          "load it with nnfunc.load(path)")
+    back = nf.load(path)
+    same = nf.predict(back, test_raw.X).tobytes() == nf.predict(model, test_raw.X).tobytes()
+    print(f"        reloaded {back!r}; reloaded predictions equal bit for bit: {same}")
+    for line in str(nf.summary(back, n_samples=n_train)).splitlines():
+        print(f"        {line}")
+    loss_png, pred_png = folder / "loss.png", folder / "predictions.png"
+    try:
+        nf.plot_history(history, loss_png)
+        nf.plot_predictions(back, test_raw.X, test_raw.Y, pred_png,
+                            names=["a + b", "a - b", "|a - b|"],
+                            title=f"predicted vs true on the {len(test_raw)} test rows, raw units")
+    except ModuleNotFoundError as err:
+        if err.name != "matplotlib":
+            raise
+        print("        pictures skipped: matplotlib is not installed. Get it with "
+              f"{nf.plot.INSTALL_HINT} (make demo installs it)")
+    else:
+        print(f"        pictures written: {loss_png} and {pred_png}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m nnfunc", description=__doc__)
     ap.add_argument("--seed", type=int, default=0)
@@ -25,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="hidden layer widths (default: 16 16; the tutorial used 4 4)")
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--out", metavar="DIR", default=None,
+                    help="save the model (model.npz) and pictures (loss.png, predictions.png) "
+                         "in DIR, created if needed")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
 
@@ -92,6 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         true_s = ", ".join(f"{v:6.0f}" for v in _truth(a, b))
         print(f"        ({a:g}, {b:g})".ljust(22) + f"({pred_s})   ({true_s}){note}")
     print(f"        wall time {time.perf_counter() - t0:.1f} s")
+    if args.out is None:
+        print("Keep    pass --out DIR to save the model and draw its pictures there")
+    else:
+        _keep(args.out, model, result.history, test_raw, len(train_set))
     return 0
 
 
