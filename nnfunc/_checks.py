@@ -138,13 +138,18 @@ def as_float_array(
 def check_finite(arr: FloatArray, *, where: str, name: str, hint: str = "") -> None:
     """Raise :class:`NonFiniteError` naming the first NaN/inf entry of ``arr``.
 
-    The fast path is one reduction (a sum of finite float64/float32 values that
-    overflows is rare, and then the exact elementwise check decides).
+    The fast path is ``np.isfinite(arr).all()`` for small arrays and, for large ones, one
+    reduction (a sum of finite values that overflows is rare, and then the exact
+    elementwise check decides).
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = float(np.add.reduce(arr, axis=None))
-    if math.isfinite(total):
-        return
+    if arr.size <= 4096:
+        if np.isfinite(arr).all():
+            return
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = float(np.add.reduce(arr, axis=None))
+        if math.isfinite(total):
+            return
     bad = ~np.isfinite(arr)
     if not bad.any():
         return
@@ -292,8 +297,14 @@ def guard_numerics(where: str, names: str, hint: str) -> Callable[[Callable[P, R
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            with numeric_guard(where, names, hint):
-                out = fn(*args, **kwargs)
+            try:  # numeric_guard, inlined: this wraps every public arithmetic call
+                with np.errstate(under="ignore", over="raise", invalid="raise", divide="raise"):
+                    out = fn(*args, **kwargs)
+            except FloatingPointError as err:
+                raise NonFiniteError(
+                    expected(where, names, "small enough to compute with in floating point",
+                             f"'{err}'", hint)
+                ) from None
             check_result(out, where=where, names=names, hint=hint)
             return out
 
