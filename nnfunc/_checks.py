@@ -1,19 +1,46 @@
 """Validation at the boundary: one place, one message format (see :mod:`nnfunc.errors`).
 
 Caller errors raise nnfunc's typed errors; internal invariants use ``assert``.
+
+Array arguments (:func:`as_float_array`)
+    A float32/float64 NumPy array is used as is.  A list or tuple of numbers (ints or
+    floats, nested to the right depth) is converted to float64.  Everything else is
+    refused with :class:`DTypeError`: integer, boolean, complex, object, string and float16
+    arrays (convert explicitly, so mistakes are not hidden), strings, scalars, ``None``, an
+    :class:`nnfunc.Dataset` (pass ``data.X``), lists of booleans or strings.  A ragged list,
+    a wrong number of dimensions or an empty array is a :class:`ShapeError`; NaN or inf is
+    a :class:`NonFiniteError`.
+
+Floating-point faults (:func:`numeric_guard`)
+    nnfunc's public arithmetic runs under its own ``np.errstate``, whatever the caller set:
+    *underflow* is silent (a product too small for the dtype is 0, or subnormal, and that
+    is the right answer); *overflow*, *invalid* (``inf - inf``) and *divide by zero* become
+    :class:`NonFiniteError` naming the function and its arguments.  Results are checked
+    too, so an ``inf`` that NumPy produces without raising (``np.vdot`` does) is refused
+    rather than returned.  No ``FloatingPointError`` or ``RuntimeWarning`` leaves nnfunc.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
-from collections.abc import Sequence
-from typing import Any, TypeAlias
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeAlias, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import DTypeError, HyperParameterError, NonFiniteError, ShapeError, expected
+from .errors import (
+    DTypeError,
+    HyperParameterError,
+    NonFiniteError,
+    ScaleWarning,
+    ShapeError,
+    expected,
+)
 
 FloatArray: TypeAlias = NDArray[np.floating[Any]]
 """A float32 or float64 array; shapes are named where it is used."""
@@ -27,7 +54,47 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 def _describe(x: object) -> str:
     if isinstance(x, np.ndarray):
         return f"an array of dtype {x.dtype} and shape {x.shape}"
-    return f"{type(x).__name__} {x!r}" if isinstance(x, (str, bytes)) else type(x).__name__
+    if isinstance(x, (str, bytes)):
+        text = repr(x)
+        return f"{type(x).__name__} {text[:40]}{'...' if len(text) > 40 else ''}"
+    return type(x).__name__
+
+
+def _refusal_hint(x: object) -> str:
+    """A hint for a non-array argument: the usual mistakes, named."""
+    from .data import Dataset  # late import: data imports this module
+
+    if isinstance(x, Dataset):
+        return "Pass the arrays, data.X and data.Y, not the Dataset."
+    if isinstance(x, (str, bytes)):
+        return "Strings are not numbers: load the file or parse the text first."
+    return "Convert it first, e.g. np.asarray(x, dtype=np.float64)."
+
+
+def _from_sequence(x: list[Any] | tuple[Any, ...], where: str, name: str, shape_doc: str
+                   ) -> FloatArray:
+    """A list or tuple of numbers as float64; bools, strings, objects and ragged lists refused."""
+    try:
+        raw = np.asarray(x)
+    except ValueError:  # NumPy >= 1.24: "inhomogeneous shape"
+        raise ShapeError(
+            expected(where, name, f"a rectangular list of numbers {shape_doc}",
+                     "a ragged list (rows of different lengths)")
+        ) from None
+    except Exception as err:  # an element with a broken __array__ or __len__
+        raise DTypeError(
+            expected(where, name, f"a list of numbers {shape_doc}", _describe(x),
+                     f"NumPy said: {err}")
+        ) from None
+    if raw.dtype.kind in "iuf" or raw.size == 0:  # every int64/uint64 fits in float64
+        return raw.astype(np.float64)
+    what = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes",
+            "O": "objects that are not all numbers (None, str, nested lists...)"}.get(
+        raw.dtype.kind, f"dtype {raw.dtype}")
+    raise DTypeError(
+        expected(where, name, f"a list of int or float numbers {shape_doc}", f"a list of {what}",
+                 "Convert it first, e.g. np.asarray(x, dtype=np.float64).")
+    )
 
 
 def as_float_array(
@@ -37,22 +104,17 @@ def as_float_array(
 
     NumPy arrays must already have a float dtype (an integer array is refused with a hint,
     because silently promoting it hides mistakes); plain lists and tuples of numbers are
-    converted to float64.  The array is returned as is, not copied.
+    converted to float64.  The array is returned as is, not copied.  See the module
+    docstring for what is refused with which error.
     """
     if isinstance(x, np.ndarray):
         arr = x
     elif isinstance(x, (list, tuple)):
-        try:
-            arr = np.asarray(x, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise DTypeError(
-                expected(where, name, f"numbers convertible to float ({shape_doc})", _describe(x),
-                         f"NumPy said: {err}")
-            ) from None
+        arr = _from_sequence(x, where, name, shape_doc)
     else:
         raise DTypeError(
             expected(where, name, f"a float NumPy array or a list of numbers {shape_doc}",
-                     _describe(x))
+                     _describe(x), _refusal_hint(x))
         )
     if arr.dtype not in FLOAT_DTYPES:
         hint = "Convert it first, e.g. np.asarray(x, dtype=np.float64)."
@@ -62,7 +124,8 @@ def as_float_array(
     if arr.ndim != ndim:
         hint = ""
         if ndim == 2 and arr.ndim == 1:
-            hint = f"A single column? Use {name}.reshape(-1, 1); a single sample? {name}.reshape(1, -1)."
+            hint = (f"A single column? Use {name}.reshape(-1, 1); "
+                    f"a single sample? {name}.reshape(1, -1).")
         raise ShapeError(
             expected(where, name, f"a {ndim}-D array {shape_doc}", f"shape {arr.shape}", hint)
         )
@@ -72,16 +135,21 @@ def as_float_array(
     return arr
 
 
-def check_finite(arr: FloatArray, *, where: str, name: str) -> None:
+def check_finite(arr: FloatArray, *, where: str, name: str, hint: str = "") -> None:
     """Raise :class:`NonFiniteError` naming the first NaN/inf entry of ``arr``.
 
-    The fast path is one reduction (a sum of finite float64/float32 values that
-    overflows is rare, and then the exact elementwise check decides).
+    The fast path is ``np.isfinite(arr).all()`` for small arrays and, for large ones, one
+    reduction (a sum of finite values that overflows is rare, and then the exact
+    elementwise check decides).
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = float(np.add.reduce(arr, axis=None))
-    if math.isfinite(total):
-        return
+    if arr.size <= 4096:
+        if np.isfinite(arr).all():
+            return
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = float(np.add.reduce(arr, axis=None))
+        if math.isfinite(total):
+            return
     bad = ~np.isfinite(arr)
     if not bad.any():
         return
@@ -89,7 +157,7 @@ def check_finite(arr: FloatArray, *, where: str, name: str) -> None:
     count = int(bad.sum())
     raise NonFiniteError(
         expected(where, name, "finite (no NaN or inf)",
-                 f"{count} non-finite value(s), the first {arr[index]} at index {index}")
+                 f"{count} non-finite value(s), the first {arr[index]} at index {index}", hint)
     )
 
 
@@ -127,13 +195,122 @@ def check_float(
     """Return ``value`` as a finite float in the interval given (open ends by default)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise DTypeError(expected(where, name, "a real number", _describe(value)))
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond float64, e.g. 10**400
+        raise HyperParameterError(
+            expected(where, name, "a finite number", f"an integer with {len(str(value))} digits")
+        ) from None
     lo_ok = v > low if low_open else v >= low
     hi_ok = v < high if high_open else v <= high
     if not (math.isfinite(v) and lo_ok and hi_ok):
         interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
         raise HyperParameterError(expected(where, name, f"a finite number in {interval}", repr(v)))
     return v
+
+
+def check_batch_size(batch_size: object, n_samples: int, *, where: str) -> int:
+    """``batch_size`` as an int in ``[1, n_samples]``; larger than the data is refused
+    (:class:`HyperParameterError`) with the hint to use ``n_samples`` for full batch."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+        raise DTypeError(expected(where, "batch_size", "an integer", _describe(batch_size)))
+    size = int(batch_size)
+    if size < 1:
+        raise HyperParameterError(expected(where, "batch_size", "an integer >= 1", str(size)))
+    if size > n_samples:
+        raise HyperParameterError(expected(
+            where, "batch_size", f"at most len(data) = {n_samples}", str(size),
+            f"A batch cannot be larger than the data: use batch_size={n_samples} for "
+            "full-batch gradient descent."))
+    return size
+
+
+SCALE_LIMIT = 1e3
+"""Above this absolute value, data is taken to be unstandardized (:func:`warn_if_unscaled`).
+
+A standardized column of ``n`` rows satisfies ``|z| <= sqrt(n - 1)`` (Samuelson's
+inequality), so standardized data with up to a million rows never reaches it."""
+
+
+def warn_if_unscaled(X: FloatArray, *, where: str, name: str, limit: float = SCALE_LIMIT,
+                     stacklevel: int = 3) -> bool:
+    """Warn :class:`ScaleWarning` when ``X`` (already validated: finite, non-empty) holds a
+    value larger than ``limit`` in absolute value; name the column and suggest
+    standardization.  Returns whether it warned.  One pass of ``abs`` and ``max``."""
+    flat = X.reshape(X.shape[0], -1) if X.ndim >= 2 else X.reshape(-1, 1)
+    col_max = np.max(np.abs(flat), axis=0)
+    col = int(np.argmax(col_max))
+    biggest = float(col_max[col])
+    if biggest <= limit:
+        return False
+    warnings.warn(
+        f"{where}: {name} column {col} holds values up to {biggest:.3g} in absolute value "
+        f"(more than {limit:g}): the data does not look standardized, and training on raw "
+        "units usually diverges or crawls. Fit nnfunc.fit_scaler on the training data and "
+        "pass nnfunc.transform(scaler, ...) instead.",
+        ScaleWarning, stacklevel=stacklevel)
+    return True
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@contextmanager
+def numeric_guard(where: str, names: str, hint: str = "") -> Iterator[None]:
+    """Run NumPy arithmetic under nnfunc's floating-point policy (module docstring):
+    underflow silent; overflow, invalid and divide-by-zero raise :class:`NonFiniteError`
+    naming ``where`` and the argument(s) ``names`` that fed the computation."""
+    try:
+        with np.errstate(under="ignore", over="raise", invalid="raise", divide="raise"):
+            yield
+    except FloatingPointError as err:
+        raise NonFiniteError(
+            expected(where, names, "small enough to compute with in floating point",
+                     f"'{err}'", hint)
+        ) from None
+
+
+def check_result(value: Any, *, where: str, names: str, hint: str = "") -> None:
+    """Refuse a non-finite result (float, array, or a record/tuple of them) that NumPy
+    produced without raising, e.g. an ``inf`` from ``np.vdot``."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NonFiniteError(expected(
+                where, names, "small enough to compute with in floating point",
+                f"a result of {value}", hint))
+    elif isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            check_finite(value, where=where, name=f"the result of {names}", hint=hint)
+    elif isinstance(value, tuple):
+        for item in value:
+            check_result(item, where=where, names=names, hint=hint)
+    elif hasattr(value, "layers"):  # Params (a gradient): every W and b
+        for layer in value.layers:
+            check_result((layer.W, layer.b), where=where, names=names, hint=hint)
+
+
+def guard_numerics(where: str, names: str, hint: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate a public function: its body runs under :func:`numeric_guard`, and its
+    result goes through :func:`check_result`."""
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:  # numeric_guard, inlined: this wraps every public arithmetic call
+                with np.errstate(under="ignore", over="raise", invalid="raise", divide="raise"):
+                    out = fn(*args, **kwargs)
+            except FloatingPointError as err:
+                raise NonFiniteError(
+                    expected(where, names, "small enough to compute with in floating point",
+                             f"'{err}'", hint)
+                ) from None
+            check_result(out, where=where, names=names, hint=hint)
+            return out
+
+        return wrapper
+
+    return decorate
 
 
 def readonly_copy(arr: FloatArray) -> FloatArray:

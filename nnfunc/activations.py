@@ -20,7 +20,7 @@ import attrs
 import numpy as np
 
 from ._checks import FloatArray
-from .errors import UnknownActivationError, expected
+from .errors import DTypeError, UnknownActivationError, expected
 
 __all__ = [
     "ACTIVATIONS",
@@ -62,6 +62,22 @@ class Activation:
     init: Literal["he", "glorot"] = "glorot"
     kinks: tuple[float, ...] = ()
 
+    def __attrs_post_init__(self) -> None:
+        where = "Activation"
+        if not isinstance(self.name, str) or not self.name:
+            raise DTypeError(expected(where, "name", "a non-empty string", repr(self.name)))
+        for field in ("fn", "backward"):
+            if not callable(getattr(self, field)):
+                raise DTypeError(expected(f"{where} {self.name!r}", field, "a function",
+                                          type(getattr(self, field)).__name__))
+        if self.init not in ("he", "glorot"):
+            raise DTypeError(expected(f"{where} {self.name!r}", "init", "'he' or 'glorot'",
+                                      repr(self.init)))
+        if not isinstance(self.kinks, tuple) or not all(
+                isinstance(k, (int, float)) and not isinstance(k, bool) for k in self.kinks):
+            raise DTypeError(expected(f"{where} {self.name!r}", "kinks", "a tuple of numbers",
+                                      repr(self.kinks)))
+
     def __repr__(self) -> str:
         return f"Activation({self.name!r})"
 
@@ -74,31 +90,42 @@ def _relu_backward(g: FloatArray, z: FloatArray, a: FloatArray) -> FloatArray:
     return g * (z > 0)
 
 
+# Numerical faults: for every finite input no built-in activation overflows (every output
+# and derivative is bounded by |z| or |g|), and underflow -- a product too small for the
+# dtype rounding to a subnormal or 0, e.g. 0.01 * -1e-310 or exp(-800) -- is the right
+# answer, so it is silenced here whatever np.errstate the caller set.
+
+
 def _leaky(z: FloatArray) -> FloatArray:
-    return np.where(z > 0, z, z * z.dtype.type(LEAKY_SLOPE))
+    with np.errstate(under="ignore"):
+        return np.where(z > 0, z, z * z.dtype.type(LEAKY_SLOPE))
 
 
 def _leaky_backward(g: FloatArray, z: FloatArray, a: FloatArray) -> FloatArray:
-    return np.where(z > 0, g, g * z.dtype.type(LEAKY_SLOPE))
+    with np.errstate(under="ignore"):
+        return np.where(z > 0, g, g * g.dtype.type(LEAKY_SLOPE))
 
 
 def _sigmoid(z: FloatArray) -> FloatArray:
     # Stable for any |z|: exp is only ever taken of a non-positive number.
     with np.errstate(under="ignore"):  # exp(-800) is 0 and that is the right answer
         e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype, copy=False)
+        return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(z.dtype, copy=False)
 
 
 def _sigmoid_backward(g: FloatArray, z: FloatArray, a: FloatArray) -> FloatArray:
-    return g * a * (1 - a)
+    with np.errstate(under="ignore"):
+        return g * a * (1 - a)
 
 
 def _tanh(z: FloatArray) -> FloatArray:
-    return np.tanh(z)
+    with np.errstate(under="ignore"):  # tanh of a subnormal
+        return np.tanh(z)
 
 
 def _tanh_backward(g: FloatArray, z: FloatArray, a: FloatArray) -> FloatArray:
-    return g * (1 - a * a)
+    with np.errstate(under="ignore"):
+        return g * (1 - a * a)
 
 
 def _identity(z: FloatArray) -> FloatArray:
@@ -128,12 +155,31 @@ ACTIVATIONS: Mapping[str, Activation] = MappingProxyType(
 
 def get_activation(spec: str | Activation, *, where: str = "get_activation",
                    name: str = "activation") -> Activation:
-    """Look up an activation by name, or pass an :class:`Activation` through unchanged."""
+    """Look up an activation by name, or pass an :class:`Activation` through unchanged.
+
+    An unknown name raises :class:`UnknownActivationError` listing the known names (with a
+    hint when only the case or surrounding spaces differ); anything that is neither a
+    string nor an ``Activation`` (``None``, a function, a number) raises
+    :class:`DTypeError`.
+    """
     if isinstance(spec, Activation):
         return spec
-    if isinstance(spec, str) and spec in ACTIVATIONS:
-        return ACTIVATIONS[spec]
     known = ", ".join(sorted(ACTIVATIONS))
+    value: object = spec  # callers from untyped code pass anything
+    if not isinstance(value, str):
+        got = type(value).__name__
+        hint = ""
+        if callable(value):
+            hint = ("To use your own function, wrap it with its derivative: "
+                    "nnfunc.Activation(name, fn, backward).")
+        raise DTypeError(
+            expected(where, name, f"a name (one of {known}) or an nnfunc.Activation", got, hint)
+        )
+    if spec in ACTIVATIONS:
+        return ACTIVATIONS[spec]
+    close = spec.strip().lower().replace("-", "_")
+    hint = f"Did you mean {close!r}?" if close in ACTIVATIONS else ""
+    text = repr(spec) if len(spec) <= 40 else repr(spec[:40]) + "..."
     raise UnknownActivationError(
-        expected(where, name, f"one of {known} or an nnfunc.Activation", repr(spec))
+        expected(where, name, f"one of {known} or an nnfunc.Activation", text, hint)
     )

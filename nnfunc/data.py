@@ -13,9 +13,11 @@ import numpy as np
 
 from ._checks import (
     FloatArray,
+    _describe,
     array_repr,
     arrays_equal,
     as_float_array,
+    check_batch_size,
     check_float,
     check_int,
     check_rng,
@@ -25,6 +27,15 @@ from ._checks import (
 from .errors import DataError, DTypeError, ShapeError, expected
 
 __all__ = ["Dataset", "batches", "make_tutorial_data", "split"]
+
+
+def check_dataset(data: object, where: str, name: str = "data") -> Dataset:
+    """Return ``data`` if it is a :class:`Dataset`; a tuple ``(X, Y)`` or a bare array is
+    refused with the hint to wrap it."""
+    if not isinstance(data, Dataset):
+        raise DTypeError(expected(where, name, "an nnfunc.Dataset", _describe(data),
+                                  "Wrap the arrays: nnfunc.Dataset(X, Y)."))
+    return data
 
 
 @attrs.frozen(slots=True, eq=False, repr=False)
@@ -112,14 +123,15 @@ def split(
     parts must be non-empty.
     """
     where = "split"
-    if not isinstance(data, Dataset):
-        raise DTypeError(expected(where, "data", "an nnfunc.Dataset", type(data).__name__))
+    data = check_dataset(data, where)
     frac = check_float(test_fraction, where=where, name="test_fraction", low=0.0, high=1.0)
     n = data.n_samples
     n_test = round(n * frac)
     if n_test < 1 or n_test >= n:
         raise DataError(expected(where, "data", f"enough rows to give both parts at least one row "
-                                  f"at test_fraction={frac}", f"{n} rows"))
+                                  f"at test_fraction={frac}", f"{n} rows",
+                                  f"That gives {n_test} test row(s) and {n - n_test} training "
+                                  "row(s); use more data or another test_fraction."))
     n_train = n - n_test
     if rng is None:
         order = np.arange(n)
@@ -135,12 +147,13 @@ def batches(
     """Mini-batches covering every row once; shuffled when ``rng`` is given.
 
     The last batch holds the ``n_samples % batch_size`` rows left over, if any.  A
-    ``batch_size`` larger than the data is refused (use ``len(data)`` for full batch).
+    ``batch_size`` larger than the data is refused with :class:`HyperParameterError` (use
+    ``len(data)`` for full batch).  Arguments are checked when ``batches`` is called, not
+    when the first batch is taken.
     """
     where = "batches"
-    if not isinstance(data, Dataset):
-        raise DTypeError(expected(where, "data", "an nnfunc.Dataset", type(data).__name__))
-    size = check_int(batch_size, where=where, name="batch_size", low=1, high=data.n_samples)
+    data = check_dataset(data, where)
+    size = check_batch_size(batch_size, data.n_samples, where=where)
     order = np.arange(data.n_samples) if rng is None else check_rng(rng, where=where).permutation(
         data.n_samples)
     return _batch_iter(data, order, size)

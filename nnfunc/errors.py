@@ -37,7 +37,8 @@ class NnfuncError(Exception):
 
 
 class DataError(NnfuncError, ValueError):
-    """Data that is well-formed but unusable: a constant column, too few rows to split."""
+    """Data that is well-formed (right type, shape, finite) but unusable: a constant column
+    cannot be standardized, too few rows to split into two non-empty parts."""
 
 
 class ShapeError(NnfuncError, ValueError):
@@ -45,15 +46,22 @@ class ShapeError(NnfuncError, ValueError):
 
 
 class DTypeError(NnfuncError, TypeError):
-    """An argument has the wrong type or dtype (integer, boolean, complex, object, str...)."""
+    """An argument has the wrong type or dtype: an integer, boolean, complex, object or
+    string array; a string, ``None`` or a Dataset where an array is expected; something
+    that is not a ``Params``, a ``numpy.random.Generator``, a number..."""
 
 
 class NonFiniteError(NnfuncError, ValueError):
-    """An array holds NaN or infinity where finite numbers are required."""
+    """An array holds NaN or infinity where finite numbers are required, or finite inputs
+    are so large that the arithmetic would overflow (``forward`` of values near 1e308):
+    nnfunc raises this rather than return ``inf`` or let NumPy's ``FloatingPointError``
+    or ``RuntimeWarning`` out."""
 
 
 class HyperParameterError(NnfuncError, ValueError):
-    """A hyper-parameter is out of its range (learning rate <= 0, epochs < 0, ...)."""
+    """A hyper-parameter is out of its range: learning rate < 0 or non-finite (``lr = 0`` is
+    allowed and leaves the params unchanged), epochs < 0, batch size < 1 or larger than the
+    data, test fraction outside (0, 1), a negative l2, a layer width < 1."""
 
 
 class UnknownActivationError(NnfuncError, ValueError):
@@ -61,7 +69,7 @@ class UnknownActivationError(NnfuncError, ValueError):
 
 
 class FileFormatError(NnfuncError, ValueError):
-    """A file is not a readable nnfunc model: truncated, corrupted, foreign or of another version."""
+    """A file is not a readable nnfunc model: truncated, corrupted, foreign, another version."""
 
 
 class DivergenceError(NnfuncError, ArithmeticError):

@@ -26,24 +26,49 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from ._checks import FloatArray, as_float_array, check_float
-from .errors import DTypeError, ShapeError, expected
+from ._checks import (
+    FloatArray,
+    _describe,
+    as_float_array,
+    check_float,
+    guard_numerics,
+)
+from .errors import DTypeError, NonFiniteError, ShapeError, expected
 from .losses import Loss, mse
 from .params import Layer, Params
+from .params import check_params as check_params  # re-exported for optim, train, model
 
 __all__ = ["forward", "grad_check", "grads", "loss", "objective", "penalty", "value_and_grads"]
 
+# check_params lives in nnfunc.params (count_params needs it too) and is imported from here
+# by the modules above the net.
 
-def check_params(params: object, where: str) -> Params:
-    if not isinstance(params, Params):
-        hint = "Make one with nnfunc.init(sizes, activations, rng)."
-        raise DTypeError(expected(where, "params", "an nnfunc.Params", type(params).__name__, hint))
-    return params
+_OVERFLOW_HINT = (
+    "Standardize X and Y (nnfunc.fit_scaler, nnfunc.transform); if the params came from a "
+    "run that diverged, lower the learning rate."
+)
+"""What a NonFiniteError from the arithmetic suggests (see nnfunc._checks: numeric_guard)."""
+
+
+def _as_params_dtype(arr: FloatArray, x: object, params: Params, where: str, name: str
+                     ) -> FloatArray:
+    """A list/tuple (converted to float64) takes the params' dtype; arrays keep theirs."""
+    if isinstance(x, np.ndarray) or arr.dtype == params.dtype:
+        return arr
+    with np.errstate(over="raise", under="ignore"):
+        try:
+            return arr.astype(params.dtype)
+        except FloatingPointError:
+            raise NonFiniteError(expected(
+                where, name, f"representable in {params.dtype}, like the params",
+                f"values up to {float(np.max(np.abs(arr))):.3g}", _OVERFLOW_HINT)) from None
 
 
 def check_X(params: Params, X: object, where: str, name: str = "X") -> FloatArray:
-    """``X: (n_samples, n_features)`` matching the params' input width and dtype."""
+    """``X: (n_samples, n_features)`` matching the params' input width and dtype (a list of
+    lists is converted to the params' dtype)."""
     arr = as_float_array(X, where=where, name=name, ndim=2, shape_doc="(n_samples, n_features)")
+    arr = _as_params_dtype(arr, X, params, where, name)
     n_in = params.layers[0].n_in
     if arr.shape[1] != n_in:
         raise ShapeError(expected(where, name, f"{n_in} columns (layer 0 has n_in={n_in})",
@@ -59,18 +84,27 @@ def check_XY(params: Params, X: object, Y: object, where: str) -> tuple[FloatArr
     """``X`` as in :func:`check_X` and ``Y: (n_samples, n_outputs)`` row for row."""
     Xa = check_X(params, X, where)
     Ya = as_float_array(Y, where=where, name="Y", ndim=2, shape_doc="(n_samples, n_outputs)")
+    Ya = _as_params_dtype(Ya, Y, params, where, "Y")
     n_out = params.layers[-1].n_out
     if Ya.shape != (Xa.shape[0], n_out):
         raise ShapeError(expected(where, "Y", f"shape ({Xa.shape[0]}, {n_out}): one row per row "
                                   f"of X, one column per output", f"shape {Ya.shape}"))
     if Ya.dtype != params.dtype:
         raise DTypeError(expected(where, "Y", f"dtype {params.dtype}, like the params",
-                                  str(Ya.dtype)))
+                                  str(Ya.dtype), f"Use Y.astype(np.{params.dtype})."))
     return Xa, Ya
 
 
 def _check_l2(l2: object, where: str) -> float:
     return check_float(l2, where=where, name="l2", low=0.0, low_open=False)
+
+
+def check_loss_fn(loss_fn: object, where: str) -> Loss:
+    """Return ``loss_fn`` if it is an :class:`nnfunc.Loss` (such as ``nnfunc.mse``)."""
+    if not isinstance(loss_fn, Loss):
+        raise DTypeError(expected(where, "loss_fn", "an nnfunc.Loss such as nnfunc.mse",
+                                  _describe(loss_fn)))
+    return loss_fn
 
 
 # --- the arithmetic, without checks -----------------------------------------------------
@@ -138,6 +172,7 @@ def _value_and_grads(
 # --- the public functions -----------------------------------------------------------------
 
 
+@guard_numerics("forward", "X and params", _OVERFLOW_HINT)
 def forward(params: Params, X: FloatArray) -> FloatArray:
     """Step 6: the network's output.
 
@@ -148,13 +183,16 @@ def forward(params: Params, X: FloatArray) -> FloatArray:
     return _forward(p.layers, check_X(p, X, "forward"))
 
 
+@guard_numerics("loss", "X, Y and params", _OVERFLOW_HINT)
 def loss(params: Params, X: FloatArray, Y: FloatArray, *, loss_fn: Loss = mse) -> float:
     """The data loss: mean squared error over samples and outputs (see the module docstring)."""
     p = check_params(params, "loss")
     Xa, Ya = check_XY(p, X, Y, "loss")
+    loss_fn = check_loss_fn(loss_fn, "loss")
     return loss_fn.value(_forward(p.layers, Xa), Ya)
 
 
+@guard_numerics("penalty", "params", "The weights are too large: the run diverged, or l2 is.")
 def penalty(params: Params, l2: float) -> float:
     """The weight penalty ``(l2 / 2) * sum_l ||W_l||_F**2``; biases are not penalised."""
     p = check_params(params, "penalty")
@@ -167,6 +205,7 @@ def objective(params: Params, X: FloatArray, Y: FloatArray, *, l2: float = 0.0,
     return loss(params, X, Y, loss_fn=loss_fn) + penalty(params, l2)
 
 
+@guard_numerics("grads", "X, Y and params", _OVERFLOW_HINT)
 def value_and_grads(
     params: Params, X: FloatArray, Y: FloatArray, *, l2: float = 0.0, loss_fn: Loss = mse
 ) -> tuple[float, Params]:
@@ -178,6 +217,7 @@ def value_and_grads(
     """
     p = check_params(params, "grads")
     Xa, Ya = check_XY(p, X, Y, "grads")
+    loss_fn = check_loss_fn(loss_fn, "grads")
     return _value_and_grads(p, Xa, Ya, _check_l2(l2, "grads"), loss_fn)
 
 
@@ -189,6 +229,7 @@ def grads(
     return value_and_grads(params, X, Y, l2=l2, loss_fn=loss_fn)[1]
 
 
+@guard_numerics("grad_check", "X, Y, params and eps", _OVERFLOW_HINT)
 def grad_check(
     params: Params, X: FloatArray, Y: FloatArray, *, l2: float = 0.0, eps: float = 1e-4,
     loss_fn: Loss = mse,
@@ -211,6 +252,7 @@ def grad_check(
     Xa, Ya = check_XY(p, X, Y, "grad_check")
     lam = _check_l2(l2, "grad_check")
     h = check_float(eps, where="grad_check", name="eps", low=0.0)
+    loss_fn = check_loss_fn(loss_fn, "grad_check")
     analytic = _value_and_grads(p, Xa, Ya, lam, loss_fn)[1]
 
     def J(layers: tuple[Layer, ...]) -> float:

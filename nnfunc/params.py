@@ -20,18 +20,36 @@ from numpy.typing import DTypeLike
 from ._checks import (
     FLOAT_DTYPES,
     FloatArray,
+    _describe,
     array_repr,
     arrays_equal,
     as_float_array,
+    check_float,
     check_int,
     check_rng,
     freeze,
     readonly_copy,
 )
 from .activations import Activation, get_activation
-from .errors import CapacityWarning, DTypeError, ShapeError, expected
+from .errors import CapacityWarning, DTypeError, HyperParameterError, ShapeError, expected
 
 __all__ = ["Layer", "Params", "check_capacity", "count_params", "init", "n_params"]
+
+
+def check_params(params: object, where: str, name: str = "params") -> Params:
+    """Return ``params`` if it is a :class:`Params`, else raise :class:`DTypeError` (with a
+    hint for the usual stand-ins: a Layer, a tuple of layers, a Model)."""
+    if isinstance(params, Params):
+        return params
+    hint = "Make one with nnfunc.init(sizes, activations, rng)."
+    if isinstance(params, Layer):
+        hint = "Wrap the layer: nnfunc.Params((layer,))."
+    elif isinstance(params, (tuple, list)) and params and all(
+            isinstance(x, Layer) for x in params):
+        hint = "Wrap the layers: nnfunc.Params(layers)."
+    elif hasattr(params, "params") and isinstance(getattr(params, "params", None), Params):
+        hint = f"Pass {name}.params, or use nnfunc.predict for a Model."
+    raise DTypeError(expected(where, name, "an nnfunc.Params", _describe(params), hint))
 
 
 def _check_layer(W: object, b: object, where: str) -> tuple[FloatArray, FloatArray]:
@@ -102,9 +120,16 @@ class Layer:
 
 
 def _to_layers(layers: object) -> tuple[Layer, ...]:
-    if not isinstance(layers, (tuple, list)) or not all(isinstance(x, Layer) for x in layers):
+    if isinstance(layers, Layer):
+        raise DTypeError(expected("Params", "layers", "a tuple of nnfunc.Layer", "one Layer",
+                                  "Wrap it in a tuple: nnfunc.Params((layer,))."))
+    if not isinstance(layers, (tuple, list)):
         raise DTypeError(expected("Params", "layers", "a tuple of nnfunc.Layer",
-                                  type(layers).__name__))
+                                  _describe(layers)))
+    for i, x in enumerate(layers):
+        if not isinstance(x, Layer):
+            raise DTypeError(expected("Params", f"layers[{i}]", "an nnfunc.Layer", _describe(x),
+                                      "Build it with nnfunc.Layer(W, b, activation)."))
     return tuple(layers)
 
 
@@ -174,6 +199,8 @@ class Params:
 
 
 def _check_sizes(sizes: object, where: str) -> tuple[int, ...]:
+    if isinstance(sizes, np.ndarray) and sizes.ndim == 1 and sizes.dtype.kind in "iu":
+        sizes = sizes.tolist()
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
         raise DTypeError(expected(where, "sizes", "a sequence of layer widths like (2, 4, 4, 3)",
                                   type(sizes).__name__))
@@ -221,11 +248,17 @@ def init(
     acts = [get_activation(a, where=f"{where} layer {i}", name="activation")
             for i, a in enumerate(activations)]
     rng = check_rng(rng, where=where)
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise DTypeError(expected(where, "dtype", "np.float32 or np.float64",
+                                  _describe(dtype))) from None
     if dt not in FLOAT_DTYPES:
-        raise DTypeError(expected(where, "dtype", "float32 or float64", str(dt)))
-    if not isinstance(bias, (int, float)) or not np.isfinite(bias):
-        raise DTypeError(expected(where, "bias", "a finite number", repr(bias)))
+        raise DTypeError(expected(where, "dtype", "np.float32 or np.float64", str(dt)))
+    bias = check_float(bias, where=where, name="bias")
+    if abs(bias) > float(np.finfo(dt).max):
+        raise HyperParameterError(expected(where, "bias", f"representable in {dt}",
+                                           repr(bias)))
     layers = []
     for n_in, n_out, act in zip(dims[:-1], dims[1:], acts, strict=True):
         if act.init == "he":
@@ -233,8 +266,9 @@ def init(
         else:
             r = np.sqrt(6.0 / (n_in + n_out))
             W = rng.uniform(-r, r, size=(n_in, n_out))
-        b = np.full(n_out, bias, dtype=dt)
-        layers.append(Layer._trusted(W.astype(dt, copy=False), b, act))
+        with np.errstate(under="ignore"):  # float32: tiny values round to 0, rightly
+            b = np.full(n_out, bias, dtype=dt)
+            layers.append(Layer._trusted(W.astype(dt, copy=False), b, act))
     return Params._trusted(tuple(layers))
 
 
@@ -246,6 +280,7 @@ def n_params(sizes: Sequence[int]) -> int:
 
 def count_params(params: Params) -> int:
     """Counting: the number of entries in every ``W`` and ``b``."""
+    params = check_params(params, "count_params")
     return sum(int(layer.W.size + layer.b.size) for layer in params.layers)
 
 
@@ -255,8 +290,9 @@ def check_capacity(params: Params, n_samples: int) -> int:
     Warns :class:`CapacityWarning` when the network has at least as many parameters as
     there are training samples: it can then memorise the data instead of learning.
     """
+    p = check_params(params, "check_capacity")
     n = check_int(n_samples, where="check_capacity", name="n_samples", low=1)
-    count = count_params(params)
+    count = count_params(p)
     if count >= n:
         warnings.warn(
             f"The network has {count} parameters for {n} training samples: at least one "

@@ -88,3 +88,157 @@ def test_a_diverging_run_raises_and_keeps_the_last_finite_params() -> None:
     last = info.value.last_finite
     assert isinstance(last, nf.Params)
     assert all(np.isfinite(layer.W).all() for layer in last.layers)
+
+
+# --- issue 6: every kind of bad input, named; numerical faults ---------------------------
+
+DATA = nf.Dataset(X, Y)
+nfa: Any = nf  # untyped: these calls are wrong on purpose
+SCALER_ = nf.fit_scaler(X + np.arange(8.0).reshape(4, 2))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: nfa.forward(P, [[True, False]]), nf.DTypeError,
+         r"forward: X must be a list of int or float numbers .*; got a list of booleans"),
+        (lambda: nfa.forward(P, [["1", "2"]]), nf.DTypeError,
+         r"forward: X must be a list of int or float .*; got a list of strings"),
+        (lambda: nfa.forward(P, [[1.0, 2.0], [1.0]]), nf.ShapeError,
+         r"forward: X must be a rectangular list of numbers .*; got a ragged list"),
+        (lambda: nfa.forward(P, DATA), nf.DTypeError,
+         r"forward: X must be a float NumPy array .*; got Dataset\. Pass the arrays, data\.X"),
+        (lambda: nfa.forward(P, "1,2"), nf.DTypeError,
+         r"forward: X must be .*; got str '1,2'\. Strings are not numbers"),
+        (lambda: nfa.forward(P, np.ones((4, 2), dtype=np.complex128)), nf.DTypeError,
+         r"forward: X must be a float32 or float64 array; got dtype complex128"),
+        (lambda: nfa.forward(P, np.ones((4, 2), dtype=object)), nf.DTypeError,
+         r"forward: X must be a float32 or float64 array; got dtype object"),
+        (lambda: nfa.forward(P.layers[0], X), nf.DTypeError,
+         r"forward: params must be an nnfunc.Params; got Layer\. Wrap the layer"),
+        (lambda: nfa.forward(P.layers, X), nf.DTypeError,
+         r"forward: params must be an nnfunc.Params; got tuple\. Wrap the layers"),
+        (lambda: nfa.loss(P, X, Y, loss_fn="mse"), nf.DTypeError,
+         r"loss: loss_fn must be an nnfunc.Loss such as nnfunc.mse; got str 'mse'"),
+        (lambda: nfa.count_params("p"), nf.DTypeError,
+         r"count_params: params must be an nnfunc.Params"),
+        (lambda: nfa.check_capacity(None, 5), nf.DTypeError,
+         r"check_capacity: params must be an nnfunc.Params; got NoneType"),
+        (lambda: nfa.get_activation(None), nf.DTypeError,
+         r"get_activation: activation must be a name \(one of leaky_relu, linear, relu, "
+         r"sigmoid, tanh\) or an nnfunc.Activation; got NoneType"),
+        (lambda: nfa.get_activation(np.tanh), nf.DTypeError,
+         r"got ufunc\. To use your own function, wrap it with its derivative"),
+        (lambda: nfa.get_activation("ReLU"), nf.UnknownActivationError,
+         r"got 'ReLU'\. Did you mean 'relu'\?"),
+        (lambda: nfa.Activation("mine", np.tanh, 3), nf.DTypeError,
+         r"Activation 'mine': backward must be a function; got int"),
+        (lambda: nfa.Params((P.layers[0], None)), nf.DTypeError,
+         r"Params: layers\[1\] must be an nnfunc.Layer; got NoneType"),
+        (lambda: nfa.Params(P.layers[0]), nf.DTypeError,
+         r"Params: layers must be a tuple of nnfunc.Layer; got one Layer"),
+        (lambda: nfa.Layer(np.ones((2, 0)), np.ones(0), "relu"), nf.ShapeError,
+         r"Layer: W must be non-empty \(n_in, n_out\); got shape \(2, 0\)"),
+        (lambda: nfa.init([2, 3, 1], ["relu", "linear"], RNG, dtype="foo"), nf.DTypeError,
+         r"init: dtype must be np.float32 or np.float64; got str 'foo'"),
+        (lambda: nfa.init([2, 3, 1], ["relu", "linear"], RNG, dtype=np.int32), nf.DTypeError,
+         r"init: dtype must be np.float32 or np.float64; got int32"),
+        (lambda: nfa.init([2, 1], ["linear"], RNG, bias=float("nan")), nf.HyperParameterError,
+         r"init: bias must be a finite number"),
+        (lambda: nfa.init([2, 1], ["linear"], RNG, dtype=np.float32, bias=1e39),
+         nf.HyperParameterError, r"init: bias must be representable in float32; got 1e\+39"),
+        (lambda: nfa.init([2, 1], ["linear"], np.random.RandomState(0)),
+         nf.DTypeError, r"init: rng must be a numpy.random.Generator; got RandomState"),
+        (lambda: nfa.n_params("2,3"), nf.DTypeError,
+         r"n_params: sizes must be a sequence of layer widths"),
+        (lambda: nfa.batches(DATA, 5), nf.HyperParameterError,
+         r"batches: batch_size must be at most len\(data\) = 4; got 5\. A batch cannot be "
+         r"larger than the data: use batch_size=4 for full-batch"),
+        (lambda: nfa.batches(DATA, 0), nf.HyperParameterError,
+         r"batches: batch_size must be an integer >= 1; got 0"),
+        (lambda: nfa.batches((X, Y), 2), nf.DTypeError,
+         r"batches: data must be an nnfunc.Dataset; got tuple\. Wrap the arrays"),
+        (lambda: nfa.split(DATA, 0.0), nf.HyperParameterError,
+         r"split: test_fraction must be a finite number in \(0.0, 1.0\); got 0.0"),
+        (lambda: nfa.split(DATA, 0.01), nf.DataError,
+         r"split: data must be enough rows .*; got 4 rows\. That gives 0 test row"),
+        (lambda: nfa.split(DATA, 0.5, rng=0), nf.DTypeError,
+         r"split: rng must be a numpy.random.Generator; got int"),
+        (lambda: nfa.make_tutorial_data(RNG, 2.5), nf.DTypeError,
+         r"make_tutorial_data: n_samples must be an integer; got float"),
+        (lambda: nfa.sgd_step(P, X, Y, 10**400), nf.HyperParameterError,
+         r"sgd_step: lr must be a finite number; got an integer with 401 digits"),
+        (lambda: nfa.sgd_step(P, X, Y, True), nf.DTypeError,
+         r"sgd_step: lr must be a real number; got bool"),
+        (lambda: nfa.fit_scaler(np.ones((1, 2))), nf.DataError,
+         r"fit_scaler: X column 0 must be non-constant .* One row cannot be standardized"),
+        (lambda: nfa.transform(SCALER_, np.ones((2, 3))), nf.ShapeError,
+         r"transform: X must be 2 columns, as the scaler was fit; got 3 columns"),
+        (lambda: nfa.transform(X, X), nf.DTypeError,
+         r"transform: scaler must be an nnfunc.Scaler; got an array"),
+        (lambda: nfa.Scaler(np.zeros(2), np.array([1.0, 0.0])), nf.DataError,
+         r"Scaler column 1: std must be > 0; got 0.0"),
+        (lambda: nfa.grad_check(P, X, Y, eps=0.0), nf.HyperParameterError,
+         r"grad_check: eps must be a finite number in \(0.0, inf\); got 0.0"),
+        (lambda: nfa.penalty(P, -1.0), nf.HyperParameterError,
+         r"penalty: l2 must be a finite number in \[0.0, inf\); got -1.0"),
+    ],
+)
+def test_every_kind_of_bad_input_is_named(call: Any, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_every_error_is_an_nnfunc_error_and_the_matching_builtin() -> None:
+    builtin = {nf.ShapeError: ValueError, nf.DTypeError: TypeError, nf.DataError: ValueError,
+               nf.NonFiniteError: ValueError, nf.HyperParameterError: ValueError,
+               nf.UnknownActivationError: ValueError, nf.FileFormatError: ValueError,
+               nf.DivergenceError: ArithmeticError}
+    for cls, base in builtin.items():
+        assert issubclass(cls, nf.NnfuncError) and issubclass(cls, base), cls
+    for warning in (nf.ScaleWarning, nf.CapacityWarning, nf.DeadUnitsWarning):
+        assert issubclass(warning, nf.NnfuncWarning) and issubclass(warning, UserWarning)
+
+
+def test_lr_zero_is_allowed_and_returns_equal_params() -> None:
+    assert nf.sgd_step(P, X, Y, 0.0) == P
+
+
+def test_lists_are_converted_to_the_params_dtype() -> None:
+    p32 = nf.init([2, 3, 1], ["relu", "linear"], np.random.default_rng(0), dtype=np.float32)
+    out = nf.forward(p32, [[1, 2], [3, 4]])  # type: ignore[arg-type]
+    assert out.dtype == np.float32
+    assert np.array_equal(out, nf.forward(p32, np.array([[1, 2], [3, 4]], dtype=np.float32)))
+    with pytest.raises(nf.NonFiniteError, match=r"forward: X must be representable in float32"):
+        nf.forward(p32, [[1e300, 0.0]])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("caller_policy", ["raise", "warn", "ignore"])
+def test_overflow_is_a_nonfinite_error_whatever_the_callers_errstate(caller_policy: str) -> None:
+    huge = np.full((1, 2), 1e300)
+    p = nf.Params((nf.Layer(np.full((2, 2), 1e300), np.zeros(2), "linear"),))
+    with np.errstate(all=caller_policy):  # type: ignore[arg-type]
+        with pytest.raises(nf.NonFiniteError,
+                           match=r"forward: X and params must be small enough .*; got "
+                                 r"'overflow encountered in matmul'\. Standardize X and Y"):
+            nf.forward(p, huge)
+        with pytest.raises(nf.NonFiniteError, match=r"penalty: params must be small enough .*"
+                                                    r"got a result of inf"):
+            nf.penalty(p, 1.0)  # np.vdot overflows without raising: the result is checked
+
+
+def test_underflow_is_silent_and_exact() -> None:
+    tiny = np.full((1, 2), 1e-300)
+    p = nf.Params((nf.Layer(np.full((2, 1), 1e-300), np.zeros(1), "leaky_relu"),))
+    assert nf.forward(p, tiny)[0, 0] == 0.0  # 2e-600 rounds to 0, the right answer
+    with np.errstate(under="ignore"):
+        expected = np.float64(-1e-310) * np.float64(0.01)
+    assert nf.leaky_relu.fn(np.array([-1e-310]))[0] == expected  # a subnormal, no error
+    assert nf.sigmoid.fn(np.array([-800.0, 800.0])).tolist() == [0.0, 1.0]
+
+
+def test_fit_scaler_is_finite_for_values_near_the_float_limit() -> None:
+    big = np.finfo(np.float64).max
+    s = nf.fit_scaler(np.array([[big, 1.0], [-big, 2.0], [big / 2, 3.0]]))
+    assert np.isfinite(s.mean).all() and np.isfinite(s.std).all()
+    assert s.mean[0] == pytest.approx(big / 6) and s.std[1] == pytest.approx(np.sqrt(2 / 3))
