@@ -11,7 +11,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from ._checks import FloatArray, MatrixLike, as_float_array
+from ._checks import FloatArray, MatrixLike, as_float_array, guard_numerics
 from .errors import DTypeError, ShapeError, expected
 from .net import _forward, check_params
 from .params import Params
@@ -44,6 +44,8 @@ class Model:
         return f"Model({self.params!r})"
 
 
+@guard_numerics("predict", "X_raw and the model",
+                "Inputs this large overflow the model's dtype: are they in the training units?")
 def predict(model: Model, X_raw: MatrixLike) -> FloatArray:
     """Predictions in raw units.
 

@@ -242,3 +242,13 @@ def test_fit_scaler_is_finite_for_values_near_the_float_limit() -> None:
     s = nf.fit_scaler(np.array([[big, 1.0], [-big, 2.0], [big / 2, 3.0]]))
     assert np.isfinite(s.mean).all() and np.isfinite(s.std).all()
     assert s.mean[0] == pytest.approx(big / 6) and s.std[1] == pytest.approx(np.sqrt(2 / 3))
+
+
+def test_predict_refuses_inputs_that_overflow_the_models_dtype() -> None:
+    rng = np.random.default_rng(0)
+    params = nf.init([2, 3, 1], ["relu", "linear"], rng, dtype=np.float32)
+    X = rng.normal(size=(20, 2))
+    model = nf.Model(params, nf.fit_scaler(X), nf.fit_scaler(X[:, :1]))
+    with pytest.raises(nf.NonFiniteError, match=r"predict: X_raw and the model must be small"):
+        nf.predict(model, [[1e300, 1.0]])
+    assert nf.predict(model, [[1.0, 1.0]]).dtype == np.float32
