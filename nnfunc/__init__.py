@@ -17,7 +17,8 @@ The tutorial's nine steps:
    :func:`check_capacity`
 6. forward propagation ............. :func:`forward`, :data:`ACTIVATIONS`
 7. back-propagation ................ :func:`grads`, :func:`value_and_grads`, :func:`grad_check`
-8. gradient descent ................ :func:`sgd_step`, :func:`train`, :func:`adam`, :func:`sgd`
+8. gradient descent ................ :func:`sgd_step`, :func:`train`, :func:`adam`, :func:`sgd`,
+   :func:`momentum`, schedules :func:`constant`, :func:`step_decay`, :func:`cosine`
 9. testing ......................... :func:`loss`, :class:`Model`, :func:`predict`
 """
 
@@ -52,10 +53,12 @@ from .model import Model, predict
 from .net import forward, grad_check, grads, loss, objective, penalty, value_and_grads
 from .optim import (
     AdamState,
+    MomentumState,
     Optimizer,
     SgdState,
     adam,
     apply_updates,
+    momentum,
     sgd,
     sgd_step,
     tree_map,
@@ -63,7 +66,8 @@ from .optim import (
 )
 from .params import Layer, Params, check_capacity, count_params, init, n_params
 from .scaling import Scaler, fit_scaler, inverse_transform, transform
-from .train import History, TrainResult, train
+from .schedules import Schedule, constant, cosine, step_decay
+from .train import History, TrainResult, default_optimizer, train
 
 __version__ = "0.1.0"
 
@@ -83,6 +87,7 @@ __all__ = [
     "Layer",
     "Loss",
     "Model",
+    "MomentumState",
     "NnfuncError",
     "NnfuncWarning",
     "NonFiniteError",
@@ -90,6 +95,7 @@ __all__ = [
     "Params",
     "ScaleWarning",
     "Scaler",
+    "Schedule",
     "SgdState",
     "ShapeError",
     "TrainResult",
@@ -98,7 +104,10 @@ __all__ = [
     "apply_updates",
     "batches",
     "check_capacity",
+    "constant",
+    "cosine",
     "count_params",
+    "default_optimizer",
     "fit_scaler",
     "forward",
     "get_activation",
@@ -110,6 +119,7 @@ __all__ = [
     "linear",
     "loss",
     "make_tutorial_data",
+    "momentum",
     "mse",
     "n_params",
     "objective",
@@ -120,6 +130,7 @@ __all__ = [
     "sgd_step",
     "sigmoid",
     "split",
+    "step_decay",
     "tanh",
     "train",
     "transform",
