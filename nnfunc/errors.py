@@ -70,8 +70,8 @@ class DivergenceError(NnfuncError, ArithmeticError):
     Attributes
     ----------
     last_finite:
-        The last finite params: :func:`nnfunc.train` attaches the ``Params`` from just
-        before the step that went wrong, so no work is lost.
+        The last finite params: :func:`nnfunc.train` attaches the ``Params`` from
+        just before the step that went wrong, so no work is lost.
     result:
         What :func:`nnfunc.train` attaches besides: a ``TrainResult`` of the epochs that
         completed (params, optimizer state, history), which ``train`` can resume.

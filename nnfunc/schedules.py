@@ -99,7 +99,8 @@ def cosine(peak: float, total_steps: int, *, warmup_steps: int = 0, final: float
             return hi * (t + 1) / warm
         if t >= total:
             return lo
-        return lo + (hi - lo) * 0.5 * (1.0 + math.cos(math.pi * (t - warm) / span))
+        # written from the top, so that the first step after warm-up is exactly ``peak``
+        return hi - (hi - lo) * 0.5 * (1.0 - math.cos(math.pi * (t - warm) / span))
 
     return Schedule("cosine", fn, (("peak", hi), ("total_steps", total),
                                    ("warmup_steps", warm), ("final", lo)))

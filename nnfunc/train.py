@@ -213,17 +213,19 @@ def default_optimizer(epochs: int, steps_per_epoch: int) -> Optimizer[Any]:
 
 
 def _check_scale(X: FloatArray, Y: FloatArray) -> None:
+    found = []
     with np.errstate(all="ignore"):
         for name, arr in (("X", X), ("Y", Y)):
             rms = np.sqrt(np.mean(np.square(arr, dtype=np.float64), axis=0))
             col = int(np.argmax(rms))
             if not rms[col] <= SCALE_LIMIT:
-                warnings.warn(
-                    f"train: data.{name} column {col} has a root mean square of "
-                    f"{float(rms[col]):.3g} (above {SCALE_LIMIT:g}; standardized columns have 1). "
-                    "Unstandardized data makes training slow or unstable: fit scalers on the "
-                    "training set with nnfunc.fit_scaler and apply nnfunc.transform.",
-                    ScaleWarning, stacklevel=3)
+                found.append(f"data.{name} column {col} has a root mean square of "
+                             f"{float(rms[col]):.3g}")
+    if found:
+        warnings.warn(
+            f"train: {' and '.join(found)} (above {SCALE_LIMIT:g}; standardized columns have 1). "
+            "Unstandardized data makes training slow or unstable: fit scalers on the training "
+            "set with nnfunc.fit_scaler and apply nnfunc.transform.", ScaleWarning, stacklevel=3)
 
 
 def _dead_fractions(As: list[FloatArray]) -> list[float]:
@@ -665,15 +667,14 @@ def _warn_dead(res: TrainResult) -> None:
         return
     row = res.history.dead[res.best_epoch if res.params is res.best_params
                            and res.best_epoch is not None else -1]
-    for i, frac in enumerate(row):
-        if frac > 0.5:
-            width = res.params.layers[i].n_out
-            warnings.warn(
-                f"train: hidden layer {i} has {round(frac * width)} of {width} units "
-                f"({frac:.0%}) that output zero for every training row; they no longer learn. "
-                "Try a smaller learning rate or a longer warm-up, init(..., bias=0.1), "
-                "revive_epochs=..., a wider layer, or leaky_relu.", DeadUnitsWarning,
-                stacklevel=3)
+    found = [f"hidden layer {i} has {round(frac * res.params.layers[i].n_out)} of "
+             f"{res.params.layers[i].n_out} units ({frac:.0%})"
+             for i, frac in enumerate(row) if frac > 0.5]
+    if found:
+        warnings.warn(
+            f"train: {' and '.join(found)} that output zero for every training row; they no "
+            "longer learn. Try a smaller learning rate or a longer warm-up, init(..., bias=0.1), "
+            "revive_epochs=..., a wider layer, or leaky_relu.", DeadUnitsWarning, stacklevel=3)
 
 
 def _fmt(a: FloatArray | None, epoch: int, label: str) -> str:
