@@ -16,6 +16,7 @@ Run: ``make bench-quality`` (builds its own environment), or
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -98,10 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sk_version = sklearn.__version__
     except ImportError:
         have_sklearn, sk_version = False, ""
+    if args.no_sklearn:
+        sk_note = " (scikit-learn left out: --no-sklearn)"
+    elif not have_sklearn:
+        sk_note = " (scikit-learn not installed: pip install scikit-learn)"
+    else:
+        sk_note = f", scikit-learn {sk_version}"
     seeds = range(args.seeds)
-    print(f"nnfunc {nf.__version__}, numpy {np.__version__}"
-          + (f", scikit-learn {sk_version}" if have_sklearn else
-             " (scikit-learn not installed: pip install 'nnfunc[bench]')"))
+    print(f"nnfunc {nf.__version__}, numpy {np.__version__}{sk_note}; {os.cpu_count()} cores")
     print(f"tutorial task, 10,000 points, 70/30, standardized; {len(seeds)} seeds; "
           f"test MSE (standardized)")
     print()
