@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 import nnfunc as nf
+from nnfunc.train import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS
 
 NETWORKS: tuple[tuple[int, ...], ...] = ((2, 4, 4, 3), (2, 16, 16, 3))
 TARGET = 1e-4
@@ -50,8 +51,8 @@ def run_nnfunc(sizes: Sequence[int], seed: int, args: argparse.Namespace
     if args.batch_size is not None:
         kw["batch_size"] = args.batch_size
     if args.lr is not None:
-        epochs = args.epochs or nf.train.__kwdefaults__["epochs"]
-        size = args.batch_size or 32
+        epochs = args.epochs or DEFAULT_EPOCHS
+        size = args.batch_size or DEFAULT_BATCH_SIZE
         steps = epochs * -(-len(train) // size)
         kw["optimizer"] = nf.adam(nf.cosine(args.lr, steps, warmup_steps=steps // 20))
     t0 = time.perf_counter()
@@ -81,8 +82,8 @@ def row(name: str, runs: list[tuple[float, float]]) -> tuple[str, float]:
     mses = [m for m, _ in runs]
     secs = statistics.median(s for _, s in runs)
     hit = sum(m <= TARGET for m in mses)
-    return (f"| {name:<28} | {statistics.median(mses):9.2e} | {min(mses):9.2e} | "
-            f"{max(mses):9.2e} | {hit}/{len(mses):<6} | {secs:8.2f} |"), secs
+    return (f"| {name:<34} | {statistics.median(mses):9.2e} | {min(mses):9.2e} | "
+            f"{max(mses):9.2e} | {f'{hit}/{len(mses)}':>7} | {secs:8.2f} |"), secs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,9 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"tutorial task, 10,000 points, 70/30, standardized; {len(seeds)} seeds; "
           f"test MSE (standardized)")
     print()
-    print(f"| {'network / library':<28} | {'median':>9} | {'best':>9} | {'worst':>9} | "
-          f"{'<= 1e-4':<8} | {'median s':>8} |")
-    print(f"|{'-' * 30}|{'-' * 11}:|{'-' * 11}:|{'-' * 11}:|{'-' * 10}|{'-' * 9}:|")
+    print(f"| {'network / library':<34} | {'median':>9} | {'best':>9} | {'worst':>9} | "
+          f"{'<= 1e-4':>7} | {'median s':>8} |")
+    print(f"|{'-' * 36}|{'-' * 10}:|{'-' * 10}:|{'-' * 10}:|{'-' * 8}:|{'-' * 9}:|")
     times: dict[tuple[str, tuple[int, ...]], float] = {}
     for sizes in NETWORKS:
         arch = "-".join(map(str, sizes))

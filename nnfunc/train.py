@@ -9,8 +9,8 @@ needed to resume.  It never changes its arguments; the only thing it advances is
 The generator contract
 ----------------------
 ``rng`` is drawn from, in this order: once for the validation rows (a fresh run with
-``val_fraction > 0``), then per epoch for the shuffle (unless full batch) and for revived
-units (if any died).  Nothing else touches it.  So ``train(p, d, rng, epochs=n)`` and
+``val_fraction > 0``), then per epoch for revived units (if any died in the epoch before)
+and for the shuffle (unless full batch).  Nothing else touches it.  So ``train(p, d, rng, epochs=n)`` and
 ``r = train(p, d, rng, epochs=k); train(r, d, rng, epochs=n - k)`` with the *same* generator
 object give bit-identical params, state and history, provided the run's plan is the same:
 pass the same explicit ``optimizer`` (a schedule counts optimizer steps, not calls) and
@@ -22,8 +22,9 @@ Defaults that work
 ------------------
 Adam, batch 32, 40 epochs, a cosine schedule peaking at ``lr = 0.02`` after a linear warm-up
 over the first 5 % of the steps and decaying to 0 at the last one, and dead-ReLU revival over
-the first half of the epochs: at the end of such an epoch, a hidden ReLU unit that outputs
-zero for every training row gets fresh He-normal incoming weights and a bias of ``0.1``.
+the first half of the epochs: a hidden ReLU unit that outputs zero for every training row
+at the end of such an epoch gets fresh He-normal incoming weights and a bias of ``0.1``
+before the next one.
 Warm-up keeps the first large Adam steps from killing units; revival restarts the ones that
 die anyway (the tutorial's 2-4-4-3 network has too few to spare); the cosine decay gives the
 last digits.  On the tutorial's standardized task this trains the tutorial's 2-4-4-3 network
@@ -41,6 +42,7 @@ from typing import Any
 
 import attrs
 import numpy as np
+from numpy.typing import NDArray
 
 from ._checks import FloatArray, check_float, check_int, check_rng, freeze
 from .data import Dataset
@@ -177,7 +179,7 @@ class TrainResult:
     interrupted: bool = False
     # what a resumed call needs to continue the same run
     best_params: Params | None = None
-    val_rows: FloatArray | None = None
+    val_rows: NDArray[np.intp] | None = None
     n_rows: int = 0
     batch_size: int = DEFAULT_BATCH_SIZE
     l2: float = 0.0
@@ -339,10 +341,11 @@ def train(
         The weight penalty in the objective (see :mod:`nnfunc.net`); default 0, or the resumed
         run's.  Reported separately in ``history.penalty``.
     revive_epochs:
-        Until this epoch of the run, at the end of each epoch, every hidden ReLU unit that
-        outputs zero for every training row gets fresh He-normal incoming weights and bias
-        0.1 (the optimizer state is left as is).  Default: half of ``epochs`` (a resumed run
-        keeps its own); 0 turns revival off.
+        At the start of each epoch ``1 <= e <= revive_epochs`` of the run, every hidden ReLU
+        unit that output zero for every training row at the end of epoch ``e - 1`` gets fresh
+        He-normal incoming weights and bias 0.1 (the optimizer state is left as is; the
+        history and ``on_epoch`` always see the params as trained).  Default: half of
+        ``epochs`` (a resumed run keeps its own); 0 turns revival off.
     on_epoch:
         Called as ``on_epoch(epoch, params, history)`` after every epoch (``epoch`` counts
         from 0 over the whole run; ``history`` is the run so far).
@@ -403,7 +406,8 @@ def train(
             raise DataError(expected(where, "data", "enough rows to hold out at least one "
                                      f"validation row and keep one at val_fraction={frac}",
                                      f"{n_all} rows"))
-        val_rows = freeze(np.sort(rng.permutation(n_all)[:n_val]))
+        val_rows = np.sort(rng.permutation(n_all)[:n_val])
+        val_rows.flags.writeable = False
     else:
         val_rows = None
     if val_rows is not None:
@@ -533,8 +537,10 @@ def train(
     stopped: int | None = None
     epoch = start
     try:
-        with np.errstate(all="ignore"):  # the guard below checks every number instead
-            for epoch in range(start, total):
+        for epoch in range(start, total):
+            with np.errstate(all="ignore"):  # the guard checks every number instead
+                if 0 < epoch <= revive_until and h_dead[epoch - 1].any():
+                    p = _revive(p, _forward_trace(p.layers, X)[1], rng)
                 if size < n:
                     order = rng.permutation(n)
                     Xp, Yp = X[order], Y[order]
@@ -559,22 +565,20 @@ def train(
                     h_val[epoch] = mse.value(_forward(p.layers, val_xy[0]), val_xy[1])
                     if h_val[epoch] < best_val - delta or best_epoch is None:
                         best_val, best_epoch, best_params = float(h_val[epoch]), epoch, p
-                if epoch < revive_until and any(dead):
-                    p = _revive(p, As, rng)
-                snapshot = result(epoch + 1, p, state)
-                rng_at_boundary = rng.bit_generator.state
-                if every and ((epoch + 1 - start) % every == 0 or epoch + 1 == total):
-                    print(_line(epoch, total, h_train, h_val, h_test, h_lr, h_gn, dead),
-                          flush=True)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix_str(_postfix(epoch, h_train, h_val, h_test), refresh=False)
-                if on_epoch is not None:
-                    on_epoch(epoch, p, snapshot.history)
-                if (wait_limit is not None and best_epoch is not None
-                        and epoch - best_epoch >= wait_limit):
-                    stopped = epoch
-                    break
+            snapshot = result(epoch + 1, p, state)
+            rng_at_boundary = rng.bit_generator.state
+            if every and ((epoch + 1 - start) % every == 0 or epoch + 1 == total):
+                print(_line(epoch, total, h_train, h_val, h_test, h_lr, h_gn, dead),
+                      flush=True)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(_postfix(epoch, h_train, h_val, h_test), refresh=False)
+            if on_epoch is not None:
+                on_epoch(epoch, p, snapshot.history)
+            if (wait_limit is not None and best_epoch is not None
+                    and epoch - best_epoch >= wait_limit):
+                stopped = epoch
+                break
     except KeyboardInterrupt:
         rng.bit_generator.state = rng_at_boundary
         done = snapshot.epochs

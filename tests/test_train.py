@@ -214,8 +214,14 @@ def test_a_dead_layer_warns_and_revival_brings_it_back() -> None:
                                                  r".* output zero .* Try"):
         res = nf.train(p, TRAIN, rng, epochs=1, revive_epochs=0)
     assert res.history.dead[-1, 0] == 1.0
-    revived = nf.train(p, TRAIN, np.random.default_rng(1), epochs=2, revive_epochs=1)
-    assert revived.history.dead[0, 0] == 1.0 and revived.history.dead[1, 0] < 0.5
+    seen: list[nf.Params] = []
+    revived = nf.train(p, TRAIN, np.random.default_rng(1), epochs=3, revive_epochs=1,
+                       on_epoch=lambda e, q, h: seen.append(q))
+    h = revived.history
+    assert h.dead[0, 0] == 1.0 and h.dead[1, 0] < 0.5
+    # the history and on_epoch describe the same params, revived or not
+    assert [nf.loss(q, TRAIN.X, TRAIN.Y) for q in seen] == list(h.train_loss)
+    assert revived.params == seen[-1]
 
 
 def test_quiet_by_default_and_verbose_prints_a_line_every_few_epochs(
