@@ -96,7 +96,7 @@ def cosine(peak: float, total_steps: int, *, warmup_steps: int = 0, final: float
 
     def fn(t: int) -> float:
         if t < warm:
-            return hi * (t + 1) / warm
+            return hi * ((t + 1) / warm)
         if t >= total:
             return lo
         # written from the top, so that the first step after warm-up is exactly ``peak``
