@@ -167,6 +167,12 @@ class TrainResult:
         Index of the epoch after which early stopping ended the run, or ``None``.
     interrupted:
         ``True`` when a ``KeyboardInterrupt`` cut the run short (see :func:`train`).
+    best_params:
+        The params of ``best_epoch`` (``None`` without validation).
+    val_rows:
+        ``(n_val,)`` the indices of ``data``'s rows held out for validation, or ``None``.
+    n_rows, batch_size, l2, revive_epochs:
+        The run's settings, which a resumed call keeps.
     """
 
     params: Params
