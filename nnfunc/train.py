@@ -10,12 +10,13 @@ The generator contract
 ----------------------
 ``rng`` is drawn from, in this order: once for the validation rows (a fresh run with
 ``val_fraction > 0``), then per epoch for revived units (if any died in the epoch before)
-and for the shuffle (unless full batch).  Nothing else touches it.  So ``train(p, d, rng, epochs=n)`` and
-``r = train(p, d, rng, epochs=k); train(r, d, rng, epochs=n - k)`` with the *same* generator
-object give bit-identical params, state and history, provided the run's plan is the same:
-pass the same explicit ``optimizer`` (a schedule counts optimizer steps, not calls) and
-``revive_epochs`` to both, because the defaults are laid out over the ``epochs`` of the call
-that starts the run.  When ``train`` is interrupted or diverges, it rewinds the generator to
+and for the shuffle (unless full batch).  Nothing else touches it.  So
+``train(p, d, rng, epochs=n)`` and ``r = train(p, d, rng, epochs=k)`` followed by
+``train(r, d, rng, epochs=n - k)`` with the *same* generator object give bit-identical
+params, state and history, provided the run's plan is the same: pass the same explicit
+``optimizer`` (a schedule counts optimizer steps, not calls) and ``revive_epochs`` to both,
+because the defaults are laid out over the ``epochs`` of the call that starts the run.  When
+``train`` is interrupted or diverges, it rewinds the generator to
 the end of the last completed epoch, so resuming from the partial result continues exactly.
 
 Defaults that work
@@ -239,12 +240,44 @@ def _check_scale(X: FloatArray, Y: FloatArray) -> None:
             "set with nnfunc.fit_scaler and apply nnfunc.transform.", ScaleWarning, stacklevel=3)
 
 
-def _dead_fractions(As: list[FloatArray]) -> list[float]:
-    """Per hidden layer, the fraction of units whose output is 0 on every row."""
-    return [float(np.mean(~A.any(axis=0))) for A in As[1:-1]]
+BoolArray = NDArray[np.bool_]
+
+EVAL_WORK = 131_072
+"""Rows per chunk of the per-epoch evaluation are chosen so that ``rows * n_in * n_out`` of
+the widest layer stays below this (64 to 4096 rows): OpenBLAS then stays single-threaded, and
+its worker threads do not linger, spinning, to slow down the small steps that follow."""
 
 
-def _revive(p: Params, As: list[FloatArray], rng: np.random.Generator) -> Params:
+def _chunk_rows(p: Params) -> int:
+    widest = max(layer.n_in * layer.n_out for layer in p.layers)
+    return min(4096, max(64, EVAL_WORK // widest))
+
+
+def _evaluate(p: Params, X: FloatArray, Y: FloatArray, chunk: int
+              ) -> tuple[float, list[BoolArray]]:
+    """``(mse, alive)`` over all rows, in chunks of ``chunk`` rows: the data loss (the same
+    number as :data:`nnfunc.mse` for a single chunk, equal up to rounding otherwise) and, per
+    hidden layer, a ``(n_units,)`` mask of the units that output non-zero for some row."""
+    sq = 0.0
+    alive: list[BoolArray] = [np.zeros(layer.n_out, dtype=bool) for layer in p.layers[:-1]]
+    for lo in range(0, X.shape[0], chunk):
+        _, As = _forward_trace(p.layers, X[lo:lo + chunk])
+        d = As[-1] - Y[lo:lo + chunk]
+        sq += float(np.vdot(d, d))
+        for mask, A in zip(alive, As[1:-1], strict=True):
+            mask |= A.any(axis=0)
+    return sq / Y.size, alive
+
+
+def _loss(p: Params, X: FloatArray, Y: FloatArray, chunk: int) -> float:
+    sq = 0.0
+    for lo in range(0, X.shape[0], chunk):
+        d = _forward(p.layers, X[lo:lo + chunk]) - Y[lo:lo + chunk]
+        sq += float(np.vdot(d, d))
+    return sq / Y.size
+
+
+def _revive(p: Params, alive: list[BoolArray], rng: np.random.Generator) -> Params:
     """New He-normal incoming weights and bias :data:`REVIVE_BIAS` for every dead unit of a
     ReLU-family hidden layer; ``p`` itself is returned when nothing is dead."""
     arrays = _leaves(p)
@@ -252,7 +285,7 @@ def _revive(p: Params, As: list[FloatArray], rng: np.random.Generator) -> Params
     for i, layer in enumerate(p.layers[:-1]):
         if layer.activation.init != "he":
             continue
-        dead = np.flatnonzero(~As[i + 1].any(axis=0))
+        dead = np.flatnonzero(~alive[i])
         if dead.size == 0:
             continue
         W, b = layer.W.copy(), layer.b.copy()
@@ -542,11 +575,15 @@ def train(
     rng_at_boundary = rng.bit_generator.state
     stopped: int | None = None
     epoch = start
+    chunk = _chunk_rows(p)
+    alive: list[BoolArray] | None = None
     try:
         for epoch in range(start, total):
             with np.errstate(all="ignore"):  # the guard checks every number instead
                 if 0 < epoch <= revive_until and h_dead[epoch - 1].any():
-                    p = _revive(p, _forward_trace(p.layers, X)[1], rng)
+                    if alive is None:  # a resumed run: find the dead units again
+                        alive = _evaluate(p, X, Y, chunk)[1]
+                    p = _revive(p, alive, rng)
                 if size < n:
                     order = rng.permutation(n)
                     Xp, Yp = X[order], Y[order]
@@ -555,20 +592,19 @@ def train(
                 p, state, gsum = run_epoch(p, state, Xp, Yp, epoch)
 
                 # --- diagnostics: one full forward pass over the training rows ------------
-                _, As = _forward_trace(p.layers, X)
-                h_train[epoch] = mse.value(As[-1], Y)
+                h_train[epoch], alive = _evaluate(p, X, Y, chunk)
                 h_pen[epoch] = _penalty(p.layers, lam)
                 h_lr[epoch] = _rate(sched, _count(state) - 1)
                 h_gn[epoch] = gsum / steps
-                dead = _dead_fractions(As)
+                dead = [float(np.mean(~mask)) for mask in alive]
                 h_dead[epoch] = dead
                 if not math.isfinite(h_train[epoch] + h_pen[epoch]):
                     raise fail(p, None, "the training loss", epoch, steps - 1,
                                _count(state) - 1)
                 if h_test is not None and test_xy is not None:
-                    h_test[epoch] = mse.value(_forward(p.layers, test_xy[0]), test_xy[1])
+                    h_test[epoch] = _loss(p, test_xy[0], test_xy[1], chunk)
                 if h_val is not None and val_xy is not None:
-                    h_val[epoch] = mse.value(_forward(p.layers, val_xy[0]), val_xy[1])
+                    h_val[epoch] = _loss(p, val_xy[0], val_xy[1], chunk)
                     if h_val[epoch] < best_val - delta or best_epoch is None:
                         best_val, best_epoch, best_params = float(h_val[epoch]), epoch, p
             snapshot = result(epoch + 1, p, state)

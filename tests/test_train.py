@@ -311,3 +311,16 @@ def test_train_does_not_change_its_arguments_and_results_are_read_only() -> None
     for layer in (*res.params.layers, *res.state.mu.layers):
         with pytest.raises(ValueError, match="read-only"):
             layer.W[...] = 0.0
+
+
+def test_the_epoch_evaluation_in_chunks_matches_one_pass() -> None:
+    rng = np.random.default_rng(2)
+    p = nf.init([2, 64, 64, 3], ["relu", "relu", "linear"], rng)  # chunks of 64 rows
+    res = nf.train(p, TRAIN, rng, epochs=1, test=TEST, optimizer=nf.adam(0.01))
+    q = res.params
+    assert res.history.train_loss[0] == pytest.approx(nf.loss(q, TRAIN.X, TRAIN.Y), rel=1e-12)
+    assert res.history.test_loss is not None
+    assert res.history.test_loss[0] == pytest.approx(nf.loss(q, TEST.X, TEST.Y), rel=1e-12)
+    A1 = np.maximum(TRAIN.X @ q.layers[0].W + q.layers[0].b, 0)
+    A2 = np.maximum(A1 @ q.layers[1].W + q.layers[1].b, 0)
+    assert list(res.history.dead[0]) == [float(np.mean(~(A > 0).any(axis=0))) for A in (A1, A2)]
