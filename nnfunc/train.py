@@ -244,13 +244,13 @@ BoolArray = NDArray[np.bool_]
 
 EVAL_WORK = 131_072
 """Rows per chunk of the per-epoch evaluation are chosen so that ``rows * n_in * n_out`` of
-the widest layer stays below this (64 to 4096 rows): OpenBLAS then stays single-threaded, and
+the widest layer stays below this (64 to 1024 rows): OpenBLAS then stays single-threaded, and
 its worker threads do not linger, spinning, to slow down the small steps that follow."""
 
 
 def _chunk_rows(p: Params) -> int:
     widest = max(layer.n_in * layer.n_out for layer in p.layers)
-    return min(4096, max(64, EVAL_WORK // widest))
+    return min(1024, max(64, EVAL_WORK // widest))
 
 
 def _evaluate(p: Params, X: FloatArray, Y: FloatArray, chunk: int
