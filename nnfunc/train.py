@@ -431,33 +431,22 @@ def train(
     n_epochs = check_int(epochs, where=where, name="epochs", low=0)
     n_all = X_all.shape[0]
 
-    # --- the validation rows -----------------------------------------------------------
+    # --- the validation rows (drawn below, once every argument has been checked) ----------
     frac = check_float(val_fraction, where=where, name="val_fraction", low=0.0, high=1.0,
                        low_open=False)
+    n_val = 0
     if prev is not None:
         if prev.n_rows != n_all:
             raise DataError(expected(where, "data", f"the {prev.n_rows} rows the resumed run was "
                                      "trained on", f"{n_all} rows"))
-        val_rows = prev.val_rows
+        n_val = 0 if prev.val_rows is None else len(prev.val_rows)
     elif frac > 0:
         n_val = round(n_all * frac)
         if n_val < 1 or n_val >= n_all:
             raise DataError(expected(where, "data", "enough rows to hold out at least one "
                                      f"validation row and keep one at val_fraction={frac}",
                                      f"{n_all} rows"))
-        val_rows = np.sort(rng.permutation(n_all)[:n_val])
-        val_rows.flags.writeable = False
-    else:
-        val_rows = None
-    if val_rows is not None:
-        keep = np.ones(n_all, dtype=bool)
-        keep[val_rows.astype(np.intp)] = False
-        X, Y = X_all[keep], Y_all[keep]
-        val_xy: tuple[FloatArray, FloatArray] | None = (X_all[~keep], Y_all[~keep])
-    else:
-        X, Y = X_all, Y_all
-        val_xy = None
-    n = X.shape[0]
+    n = n_all - n_val
 
     # --- hyper-parameters ----------------------------------------------------------------
     if batch_size is None:
@@ -465,7 +454,7 @@ def train(
     else:
         size = check_int(batch_size, where=where, name="batch_size", low=1)
     if size > n:
-        what = "len(data)" if val_rows is None else "the number of training rows"
+        what = "len(data)" if n_val == 0 else "the number of training rows"
         raise ShapeError(expected(where, "batch_size", f"at most {what} = {n}", str(size),
                                   f"Use batch_size={n} for full-batch training."))
     steps = -(-n // size)
@@ -486,7 +475,7 @@ def train(
                                            f"carried)", repr(opt)))
     if patience is not None:
         wait_limit: int | None = check_int(patience, where=where, name="patience", low=1)
-        if val_xy is None:
+        if n_val == 0:
             raise HyperParameterError(expected(where, "val_fraction", "> 0 for early stopping "
                                                f"(patience={wait_limit})", repr(frac),
                                                "Try val_fraction=0.1."))
@@ -502,7 +491,7 @@ def train(
         every = max(1, n_epochs // 10) if verbose else 0
     else:
         every = check_int(verbose, where=where, name="verbose", low=0)
-    bar = None
+    tqdm: Any = None
     if progress:
         try:
             tqdm = importlib.import_module("tqdm.auto").tqdm
@@ -511,7 +500,21 @@ def train(
                 "train: progress=True needs tqdm, which is not installed. Install it with "
                 "pip install 'nnfunc[progress]' (or tqdm), or use verbose=True for plain "
                 "lines.") from err
-        bar = tqdm(total=n_epochs, desc="train", unit="epoch", leave=False)
+    if prev is not None:
+        val_rows = prev.val_rows
+    elif n_val:
+        val_rows = np.sort(rng.permutation(n_all)[:n_val])
+        val_rows.flags.writeable = False
+    else:
+        val_rows = None
+    if val_rows is not None:
+        keep = np.ones(n_all, dtype=bool)
+        keep[val_rows] = False
+        X, Y = X_all[keep], Y_all[keep]
+        val_xy: tuple[FloatArray, FloatArray] | None = (X_all[~keep], Y_all[~keep])
+    else:
+        X, Y = X_all, Y_all
+        val_xy = None
     _check_scale(X, Y)
 
     # --- the run so far (a resumed one carries its history) --------------------------------
@@ -577,6 +580,7 @@ def train(
     epoch = start
     chunk = _chunk_rows(p)
     alive: list[BoolArray] | None = None
+    bar = None if tqdm is None else tqdm(total=n_epochs, desc="train", unit="epoch", leave=False)
     try:
         for epoch in range(start, total):
             with np.errstate(all="ignore"):  # the guard checks every number instead
