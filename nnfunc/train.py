@@ -163,7 +163,8 @@ class TrainResult:
     last_params:
         The params after the last completed epoch (what a resumed run starts from).
     best_epoch:
-        Index into ``history`` of the best validation loss, or ``None`` without validation.
+        Index into ``history`` (from 0, like ``on_epoch``'s ``epoch``) of the best validation
+        loss, or ``None`` without validation.  Messages and ``repr`` count epochs from 1.
     stopped_epoch:
         Index of the epoch after which early stopping ended the run, or ``None``.
     interrupted:
@@ -200,7 +201,8 @@ class TrainResult:
     def __repr__(self) -> str:
         notes = []
         if self.stopped_epoch is not None:
-            notes.append(f"stopped early after epoch {self.stopped_epoch}, best {self.best_epoch}")
+            best = "?" if self.best_epoch is None else self.best_epoch + 1
+            notes.append(f"stopped early after epoch {self.stopped_epoch + 1}, best epoch {best}")
         if self.interrupted:
             notes.append("interrupted")
         extra = f", {'; '.join(notes)}" if notes else ""
@@ -309,7 +311,8 @@ def _diverged(p: Params, g: Params | None, what: str, epoch: int, batch: int, lr
         worst = f"; the largest gradient is in layer {li} (norm {norms[li]:.3g})"
     smaller = f"{lr / 10:.3g}" if lr > 0 else "a smaller one"
     message = (
-        f"train: {what} became non-finite at epoch {epoch}, batch {batch}, with learning rate "
+        f"train: {what} became non-finite in epoch {epoch + 1}, batch {batch + 1} (counting "
+        f"from 1), with learning rate "
         f"{lr:.3g}{worst}. Lower the learning rate (try {smaller}) or add a warm-up "
         "(nnfunc.cosine(..., warmup_steps=...)), standardize the data (nnfunc.fit_scaler, "
         "nnfunc.transform), or use l2 > 0. The error's last_finite holds the params from "
@@ -534,10 +537,11 @@ def train(
         for arr, old in ((h_train, hp.train_loss), (h_val, hp.val_loss),
                          (h_test, hp.test_loss), (h_pen, hp.penalty), (h_lr, hp.lr),
                          (h_gn, hp.grad_norm), (h_dead, hp.dead)):
-            if arr is not None:
-                if old is None or old.shape[0] != start:
-                    raise DataError(expected(where, "test", "given (or not) as in the resumed "
-                                             "run, so its history continues", "a change"))
+            if (arr is None) != (old is None):
+                given = "not given" if arr is None else "given"
+                raise DataError(expected(where, "test", "given (or not) as in the resumed run, "
+                                         "so its history continues", given))
+            if arr is not None and old is not None:
                 arr[:start] = old
     best_epoch = prev.best_epoch if prev is not None else None
     best_params = prev.best_params if prev is not None else None
@@ -629,7 +633,7 @@ def train(
         rng.bit_generator.state = rng_at_boundary
         done = snapshot.epochs
         warnings.warn(
-            f"train: interrupted (KeyboardInterrupt) during epoch {epoch}; returning the "
+            f"train: interrupted (KeyboardInterrupt) during epoch {epoch + 1}; returning the "
             f"{done} completed epoch(s) with interrupted=True. Resume with "
             "train(result, data, rng, epochs=...).", NnfuncWarning, stacklevel=2)
         out = attrs.evolve(snapshot, interrupted=True)
@@ -644,7 +648,8 @@ def train(
     out = result(snapshot.epochs, snapshot.last_params, snapshot.state, stopped=stopped)
     if every and stopped is not None:
         print(f"early stopping after epoch {stopped + 1}: no improvement of the validation loss "
-              f"for {wait_limit} epochs; returning the params of epoch {best_epoch}")
+              f"for {wait_limit} epochs; returning the params of epoch "
+              f"{'?' if best_epoch is None else best_epoch + 1}")
     _warn_dead(out)
     return out
 

@@ -136,9 +136,9 @@ def test_min_delta_counts_small_gains_as_no_gain() -> None:
 def test_a_forced_divergence_raises_with_the_last_finite_params_and_the_history() -> None:
     p, rng = _start()
     with pytest.raises(nf.DivergenceError,
-                       match=r"train: .* non-finite at epoch \d+, batch \d+, with learning rate "
-                             r"1e\+03; the largest gradient is in layer \d .* Lower the learning "
-                             r"rate \(try 100\)") as info:
+                       match=r"train: .* non-finite in epoch \d+, batch \d+ \(counting from 1\), "
+                             r"with learning rate 1e\+03; the largest gradient is in layer "
+                             r"\d .* Lower the learning rate \(try 100\)") as info:
         nf.train(p, TRAIN, rng, epochs=50, batch_size=32, optimizer=nf.sgd(1e3))
     last = info.value.last_finite
     assert isinstance(last, nf.Params)
@@ -154,8 +154,8 @@ def test_divergence_mid_run_keeps_completed_epochs_and_resumes() -> None:
     res = nf.train(p, TRAIN, rng, epochs=2, optimizer=nf.sgd(0.01))
     boom = nf.Optimizer("sgd", res.optimizer.init, lambda g, s, q: (
         nf.tree_map(lambda a: np.full_like(a, np.inf), g), s))
-    with pytest.raises(nf.DivergenceError, match="a parameter became non-finite at epoch 2, "
-                                                 "batch 0") as info:
+    with pytest.raises(nf.DivergenceError, match=r"a parameter became non-finite in epoch 3, "
+                                                 r"batch 1 \(counting") as info:
         nf.train(res, TRAIN, rng, epochs=3, optimizer=boom)
     assert info.value.result.epochs == 2 and info.value.last_finite == res.params
 
@@ -180,7 +180,7 @@ def test_ctrl_c_returns_the_completed_epochs_and_resumes_exactly(
 
         def flaky(*args: Any) -> Any:
             calls["n"] += 1
-            if calls["n"] == 7 * 3 + 4:  # 7 steps per epoch: during epoch 3
+            if calls["n"] == 7 * 3 + 4:  # 7 steps per epoch: during the 4th
                 raise KeyboardInterrupt
             return real(*args)
 
@@ -286,8 +286,11 @@ def test_resume_refuses_other_data_or_another_kind_of_optimizer() -> None:
         nf.train(res, TRAIN, rng, epochs=1, optimizer=nf.sgd(0.1))
     with pytest.raises(nf.DataError, match=r"train: data must be the 210 rows"):
         nf.train(res, TEST, rng, epochs=1)
-    with pytest.raises(nf.DataError, match=r"train: test must be given \(or not\)"):
+    with pytest.raises(nf.DataError, match=r"train: test must be given \(or not\) .*; got given"):
         nf.train(res, TRAIN, rng, epochs=1, test=TEST)
+    with_test = nf.train(p, TRAIN, rng, epochs=1, test=TEST)
+    with pytest.raises(nf.DataError, match=r"train: test must be given .*; got not given"):
+        nf.train(with_test, TRAIN, rng, epochs=1)
 
 
 def test_float32_stays_float32_through_every_optimizer() -> None:
