@@ -6,14 +6,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 DEMO_OUT ?= nnfunc-demo
 
-.PHONY: all demo check typecheck test lint clean
+.PHONY: all demo check typecheck test lint clean bench-quality
 
 all: check
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,plot]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,plot,progress]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -34,5 +34,20 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check nnfunc tests
 
+## bench-quality: does train() with its defaults solve the tutorial's task? (five seeds,
+## 2-4-4-3 and 2-16-16-3, next to scikit-learn's MLPRegressor with its defaults)
+QVENV  ?= .venv-quality
+QSTAMP := $(QVENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+$(QSTAMP): pyproject.toml
+	$(PYTHON) -m venv $(QVENV)
+	$(QVENV)/bin/python -m pip install --quiet --upgrade pip
+	$(QVENV)/bin/python -m pip install --quiet -e . 'scikit-learn>=1.4'
+	rm -f $(QVENV)/.installed-*
+	touch $@
+
+bench-quality: $(QSTAMP)
+	$(QVENV)/bin/python bench/quality.py
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) $(QVENV) .mypy_cache .pytest_cache .hypothesis build *.egg-info

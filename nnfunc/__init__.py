@@ -17,7 +17,8 @@ The tutorial's nine steps:
    :func:`check_capacity`
 6. forward propagation ............. :func:`forward`, :data:`ACTIVATIONS`
 7. back-propagation ................ :func:`grads`, :func:`value_and_grads`, :func:`grad_check`
-8. gradient descent ................ :func:`sgd_step`, :func:`train`, :func:`adam`, :func:`sgd`
+8. gradient descent ................ :func:`sgd_step`, :func:`train`, :func:`adam`, :func:`sgd`,
+   :func:`momentum`, schedules :func:`constant`, :func:`step_decay`, :func:`cosine`
 9. testing ......................... :func:`loss`, :class:`Model`, :func:`predict`
 
 Then keep and look: :func:`save` / :func:`load` a model to one ``.npz`` file,
@@ -57,10 +58,12 @@ from .model import Model, predict
 from .net import forward, grad_check, grads, loss, objective, penalty, value_and_grads
 from .optim import (
     AdamState,
+    MomentumState,
     Optimizer,
     SgdState,
     adam,
     apply_updates,
+    momentum,
     sgd,
     sgd_step,
     tree_map,
@@ -69,8 +72,9 @@ from .optim import (
 from .params import Layer, Params, check_capacity, count_params, init, n_params
 from .plot import plot_history, plot_predictions
 from .scaling import Scaler, fit_scaler, inverse_transform, transform
+from .schedules import Schedule, constant, cosine, step_decay
 from .summary import LayerSummary, Summary, summary
-from .train import History, TrainResult, train
+from .train import History, TrainResult, default_optimizer, train
 
 __version__ = "0.1.0"
 
@@ -91,6 +95,7 @@ __all__ = [
     "LayerSummary",
     "Loss",
     "Model",
+    "MomentumState",
     "NnfuncError",
     "NnfuncWarning",
     "NonFiniteError",
@@ -98,6 +103,7 @@ __all__ = [
     "Params",
     "ScaleWarning",
     "Scaler",
+    "Schedule",
     "SgdState",
     "ShapeError",
     "Summary",
@@ -107,7 +113,10 @@ __all__ = [
     "apply_updates",
     "batches",
     "check_capacity",
+    "constant",
+    "cosine",
     "count_params",
+    "default_optimizer",
     "fit_scaler",
     "forward",
     "get_activation",
@@ -120,6 +129,7 @@ __all__ = [
     "load",
     "loss",
     "make_tutorial_data",
+    "momentum",
     "mse",
     "n_params",
     "objective",
@@ -133,6 +143,7 @@ __all__ = [
     "sgd_step",
     "sigmoid",
     "split",
+    "step_decay",
     "summary",
     "tanh",
     "train",

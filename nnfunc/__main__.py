@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 import nnfunc as nf
+from nnfunc.train import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS
 
 CASES = ((30.0, 70.0), (70.0, 30.0), (3.0, 5.0), (888.0, 122.0))
 
@@ -54,8 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--hidden", type=int, nargs="*", default=[16, 16],
                     help="hidden layer widths (default: 16 16; the tutorial used 4 4)")
-    ap.add_argument("--epochs", type=int, default=60)
-    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
+    ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     ap.add_argument("--out", metavar="DIR", default=None,
                     help="save the model (model.npz) and pictures (loss.png, predictions.png) "
                          "in DIR, created if needed")
@@ -101,15 +102,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     err = nf.grad_check(params, small.X, small.Y)
     print(f"        worst relative error of grads vs central differences: {err:.1e}")
 
-    print(f"Step 8  gradient descent: Adam, batch {args.batch_size}, {args.epochs} epochs")
+    print(f"Step 8  gradient descent with train's defaults: Adam, cosine learning rate after a "
+          f"warm-up, dead-ReLU revival; batch {args.batch_size}, {args.epochs} epochs")
 
     def report(epoch: int, p: nf.Params, hist: nf.History) -> None:
-        if epoch == 0 or (epoch + 1) % max(1, args.epochs // 6) == 0:
+        last = epoch + 1 == args.epochs
+        if epoch == 0 or (epoch + 1) % max(1, args.epochs // 6) == 0 or last:
             te = hist.test_loss[-1] if hist.test_loss is not None else float("nan")
             print(f"        epoch {epoch + 1:4d}  train {hist.train_loss[-1]:.2e}  test {te:.2e}")
 
     result = nf.train(params, train_set, rng, epochs=args.epochs, batch_size=args.batch_size,
                       test=test_set, on_epoch=report)
+    print(f"        optimizer {result.optimizer!r}")
 
     print("Step 9  test")
     train_mse = nf.loss(result.params, train_set.X, train_set.Y)

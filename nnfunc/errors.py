@@ -78,13 +78,17 @@ class DivergenceError(NnfuncError, ArithmeticError):
     Attributes
     ----------
     last_finite:
-        Whatever the run had before things went wrong (the trainer attaches the
-        last finite params and the history so far), so no work is lost.
+        The last finite params: :func:`nnfunc.train` attaches the ``Params`` from
+        just before the step that went wrong, so no work is lost.
+    result:
+        What :func:`nnfunc.train` attaches besides: a ``TrainResult`` of the epochs that
+        completed (params, optimizer state, history), which ``train`` can resume.
     """
 
-    def __init__(self, message: str, last_finite: Any = None) -> None:
+    def __init__(self, message: str, last_finite: Any = None, result: Any = None) -> None:
         super().__init__(message)
         self.last_finite = last_finite
+        self.result = result
 
 
 class NnfuncWarning(UserWarning):

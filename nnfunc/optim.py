@@ -6,9 +6,18 @@ An :class:`Optimizer` is a pair of pure functions, in the style of optax::
     updates, state = opt.update(grads, state, params)
     params = apply_updates(params, updates)         # W + dW, b + db, dtype preserved
 
-Computing an update is separate from applying it.  ``updates`` and every array in a
-state record have the structure of ``Params`` (a gradient is a ``Params`` too) and the
-params' dtype.  With learning rate 0 every optimizer returns zero updates.
+Computing an update is separate from applying it.  The contract, for every optimizer here:
+
+- ``updates`` and every array in a state record have the structure of ``Params`` (a gradient
+  is a ``Params`` too) and the params' dtype: float32 in, float32 state, float32 updates.
+- State records are frozen; ``update`` returns a new one and never changes the old one.
+  ``state.count`` is the number of updates made so far.
+- The learning rate ``lr`` is a float or a :class:`~nnfunc.schedules.Schedule`; update number
+  ``t = state.count`` uses ``lr(t)``, so the first update uses ``lr(0)``.
+- With learning rate 0 every optimizer returns zero updates: ``apply_updates`` gives params
+  equal to the input.
+- The L2 penalty is not an optimizer's business: it is part of the objective
+  (``train(..., l2=...)`` and :func:`nnfunc.grads`), so every optimizer sees its gradient.
 """
 
 from __future__ import annotations
@@ -24,13 +33,17 @@ from .errors import DTypeError, expected
 from .losses import mse
 from .net import _value_and_grads, check_params, check_XY
 from .params import Layer, Params
+from .schedules import Schedule, as_schedule
 
 __all__ = [
     "AdamState",
+    "FlatRule",
+    "MomentumState",
     "Optimizer",
     "SgdState",
     "adam",
     "apply_updates",
+    "momentum",
     "sgd",
     "sgd_step",
     "tree_map",
@@ -43,13 +56,27 @@ S = TypeVar("S")
 @attrs.frozen(slots=True)
 class Optimizer(Generic[S]):
     """An optimizer: ``init(params) -> state`` and
-    ``update(grads, state, params) -> (updates, state)``, both pure."""
+    ``update(grads, state, params) -> (updates, state)``, both pure.
+
+    Attributes
+    ----------
+    name: ``"sgd"``, ``"momentum"``, ``"adam"`` or your own.
+    init: builds the starting state for ``params``.
+    update: turns a gradient into updates (to be *added* to the params) and a new state.
+    hyper: the hyper-parameters, for display: ``(("lr", 0.01), ...)``.
+    lr: the learning-rate schedule, when the optimizer has one (:func:`nnfunc.train` reads
+        it for the history as ``lr(state.count)``).
+    rule: the arithmetic on flat vectors (:class:`FlatRule`) that ``init`` and ``update``
+        are built from; :func:`nnfunc.train` uses it directly.  ``None`` for an optimizer
+        written only as ``init``/``update``, which ``train`` then calls step by step.
+    """
 
     name: str
     init: Callable[[Params], S] = attrs.field(eq=False, repr=False)
     update: Callable[[Params, S, Params], tuple[Params, S]] = attrs.field(eq=False, repr=False)
     hyper: tuple[tuple[str, Any], ...] = ()
-    """The hyper-parameters, for display: ``(("lr", 0.01), ...)``."""
+    lr: Schedule | None = attrs.field(default=None, eq=False, repr=False)
+    rule: FlatRule[S] | None = attrs.field(default=None, eq=False, repr=False)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyper)
@@ -74,6 +101,57 @@ def zeros_like(params: Params) -> Params:
     return tree_map(np.zeros_like, params)
 
 
+def _leaves(p: Params) -> list[FloatArray]:
+    """``[W_0, b_0, W_1, b_1, ...]``: the arrays of ``p`` in a fixed order."""
+    return [a for layer in p.layers for a in (layer.W, layer.b)]
+
+
+def _flatten(p: Params) -> FloatArray:
+    """All of ``p``'s arrays as one new 1-D array, in :func:`_leaves` order."""
+    return np.concatenate(_leaves(p), axis=None)
+
+
+@attrs.frozen(slots=True, eq=False)
+class _Layout:
+    """Where each ``W`` and ``b`` of a ``Params`` sits in its flat vector."""
+
+    template: Params
+    spans: tuple[tuple[int, int, tuple[int, ...]], ...]
+    size: int
+
+    @classmethod
+    def of(cls, p: Params) -> _Layout:
+        spans, at = [], 0
+        for a in _leaves(p):
+            spans.append((at, at + a.size, a.shape))
+            at += a.size
+        return cls(p, tuple(spans), at)
+
+    def unflatten(self, flat: FloatArray) -> Params:
+        """A ``Params`` whose arrays are read-only views of ``flat`` (which becomes read-only;
+        ``flat`` must be new and never written again)."""
+        flat.flags.writeable = False
+        views = [flat[lo:hi].reshape(shape) for lo, hi, shape in self.spans]
+        return Params._trusted(tuple(
+            Layer._trusted(views[2 * i], views[2 * i + 1], layer.activation)
+            for i, layer in enumerate(self.template.layers)))
+
+
+def _unflatten(template: Params, arrays: list[FloatArray]) -> Params:
+    """The inverse of :func:`_leaves`: new arrays (made read-only) in ``template``'s layers."""
+    return Params._trusted(tuple(
+        Layer._trusted(arrays[2 * i], arrays[2 * i + 1], layer.activation)
+        for i, layer in enumerate(template.layers)))
+
+
+def _add(params: Params, updates: Params) -> Params:
+    """``params + updates`` without checks."""
+    return Params._trusted(tuple(
+        Layer._trusted(np.add(p.W, u.W, dtype=p.W.dtype), np.add(p.b, u.b, dtype=p.b.dtype),
+                       p.activation)
+        for p, u in zip(params.layers, updates.layers, strict=True)))
+
+
 def apply_updates(params: Params, updates: Params) -> Params:
     """``params + updates`` layer by layer; a new ``Params`` of the params' dtype."""
     p = check_params(params, "apply_updates")
@@ -84,8 +162,64 @@ def apply_updates(params: Params, updates: Params) -> Params:
     return tree_map(lambda a, d: a + d.astype(a.dtype, copy=False), p, u)
 
 
+Slots = tuple[FloatArray, ...]
+
+
+@attrs.frozen(slots=True)
+class FlatRule(Generic[S]):
+    """An optimizer's arithmetic, written once, on flat vectors.
+
+    Every optimizer here is a ``FlatRule``; its public ``init``/``update`` (over ``Params``)
+    and :func:`nnfunc.train`'s inner loop (over one flat vector, to skip per-layer
+    bookkeeping) both call ``step``, so the two can never disagree.
+
+    Attributes
+    ----------
+    n_slots:
+        How many params-shaped arrays the state keeps (``mu`` and ``nu``: 2).
+    step:
+        ``step(g, slots, count) -> (update, new_slots)``; ``g: (n_params,)`` the flat
+        gradient, ``slots`` the flat state arrays, ``count`` the updates made so far.  Returns
+        new arrays and never writes to its inputs.
+    pack:
+        ``pack(count, slot_params) -> state``: the frozen state record.
+    unpack:
+        ``unpack(state) -> (count, slot_params)``.
+    """
+
+    n_slots: int
+    step: Callable[[FloatArray, Slots, int], tuple[FloatArray, Slots]]
+    pack: Callable[[int, tuple[Params, ...]], S]
+    unpack: Callable[[S], tuple[int, tuple[Params, ...]]]
+
+
+def _from_rule(name: str, rule: FlatRule[S], hyper: tuple[tuple[str, Any], ...],
+               sched: Schedule) -> Optimizer[S]:
+    def init(params: Params) -> S:
+        p = check_params(params, f"{name}.init")
+        layout = _Layout.of(p)
+        return rule.pack(0, tuple(layout.unflatten(np.zeros(layout.size, dtype=p.dtype))
+                                  for _ in range(rule.n_slots)))
+
+    def update(g: Params, state: S, params: Params) -> tuple[Params, S]:
+        layout = _Layout.of(g)
+        count, slots = rule.unpack(state)
+        u, new = rule.step(_flatten(g), tuple(_flatten(s) for s in slots), count)
+        return layout.unflatten(u), rule.pack(count + 1, tuple(layout.unflatten(a) for a in new))
+
+    return Optimizer(name, init, update, hyper, sched, rule)
+
+
 def _lr(lr: float, where: str) -> float:
     return check_float(lr, where=where, name="lr", low=0.0, low_open=False)
+
+
+def _beta(value: object, where: str, name: str) -> float:
+    return check_float(value, where=where, name=name, low=0.0, high=1.0, low_open=False)
+
+
+def _show(sched: Schedule) -> Any:
+    return sched.fn(0) if sched.name == "constant" else sched
 
 
 @attrs.frozen(slots=True)
@@ -100,18 +234,74 @@ class SgdState:
     count: int = 0
 
 
-def sgd(lr: float = 0.01) -> Optimizer[SgdState]:
-    """Plain gradient descent: ``update = -lr * grad``."""
-    rate = _lr(lr, "sgd")
+def sgd(lr: float | Schedule = 0.01) -> Optimizer[SgdState]:
+    """Plain gradient descent: ``update = -lr(t) * g``, with ``t = count``."""
+    sched = as_schedule(lr, "sgd")
+    rate = sched.fn
 
-    def init(params: Params) -> SgdState:
-        return SgdState(0)
+    def step(g: FloatArray, slots: Slots, count: int) -> tuple[FloatArray, Slots]:
+        return np.multiply(g, g.dtype.type(-rate(count))), ()
 
-    def update(g: Params, state: SgdState, params: Params) -> tuple[Params, SgdState]:
-        neg = -rate
-        return tree_map(lambda d: d * d.dtype.type(neg), g), SgdState(state.count + 1)
+    rule = FlatRule(0, step, lambda count, _: SgdState(count), lambda st: (st.count, ()))
+    return _from_rule("sgd", rule, (("lr", _show(sched)),), sched)
 
-    return Optimizer("sgd", init, update, (("lr", rate),))
+
+@attrs.frozen(slots=True, eq=False)
+class MomentumState:
+    """Heavy-ball momentum's state.
+
+    Attributes
+    ----------
+    count: the number of updates made so far.
+    velocity: the decaying sum of past gradients (optax calls it the *trace*); structure and
+        dtype of the params.
+    """
+
+    count: int
+    velocity: Params
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MomentumState):
+            return NotImplemented
+        return self.count == other.count and self.velocity == other.velocity
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def momentum(lr: float | Schedule = 0.01, beta: float = 0.9, *, nesterov: bool = False
+             ) -> Optimizer[MomentumState]:
+    """SGD with heavy-ball momentum, or Nesterov's variant (the optax ``trace`` form)::
+
+        velocity = beta * velocity + g
+        update   = -lr(t) * velocity                    (nesterov=False)
+        update   = -lr(t) * (g + beta * velocity)       (nesterov=True, with the new velocity)
+
+    ``t = count``; ``velocity`` starts at zero, so the first update is ``-lr(0) * g`` without
+    Nesterov and ``-lr(0) * (1 + beta) * g`` with it.  ``beta = 0`` is plain SGD.
+    """
+    where = "momentum"
+    sched = as_schedule(lr, where)
+    rate = sched.fn
+    b = _beta(beta, where, "beta")
+    if not isinstance(nesterov, bool):
+        raise DTypeError(expected(where, "nesterov", "True or False", type(nesterov).__name__))
+
+    def step(g: FloatArray, slots: Slots, count: int) -> tuple[FloatArray, Slots]:
+        dt = g.dtype.type
+        v = np.multiply(slots[0], dt(b))
+        v += g
+        if nesterov:
+            u = np.multiply(v, dt(b))
+            u += g
+            u *= dt(-rate(count))
+        else:
+            u = np.multiply(v, dt(-rate(count)))
+        return u, (v,)
+
+    rule = FlatRule(1, step, lambda count, s: MomentumState(count, s[0]),
+                    lambda st: (st.count, (st.velocity,)))
+    return _from_rule("nesterov" if nesterov else "momentum", rule,
+                      (("lr", _show(sched)), ("beta", b)), sched)
 
 
 @attrs.frozen(slots=True, eq=False)
@@ -137,35 +327,48 @@ class AdamState:
     __hash__ = None  # type: ignore[assignment]
 
 
-def adam(lr: float = 0.01, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+def adam(lr: float | Schedule = 0.01, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
          ) -> Optimizer[AdamState]:
     """Adam (Kingma & Ba, 2015, Algorithm 1), with bias correction applied to the moments::
 
-        t = count + 1
+        t  = count + 1
         mu = b1 mu + (1 - b1) g,        nu = b2 nu + (1 - b2) g**2
-        update = -lr * (mu / (1 - b1**t)) / (sqrt(nu / (1 - b2**t)) + eps)
+        update = -lr(count) * (mu / (1 - b1**t)) / (sqrt(nu / (1 - b2**t)) + eps)
 
-    ``eps`` is added outside the square root, as in the paper and optax.
+    ``eps`` is added outside the square root, after the bias correction, as in the paper's
+    Algorithm 1 and optax (not the "eps-hat" variant of the paper's section 2, which folds the
+    correction into the step size).  The moments are computed as ``mu + (1 - b1) (g - mu)``,
+    the same number up to rounding.
     """
-    rate = _lr(lr, "adam")
-    beta1 = check_float(b1, where="adam", name="b1", low=0.0, high=1.0, low_open=False)
-    beta2 = check_float(b2, where="adam", name="b2", low=0.0, high=1.0, low_open=False)
-    epsilon = check_float(eps, where="adam", name="eps", low=0.0)
+    where = "adam"
+    sched = as_schedule(lr, where)
+    rate = sched.fn
+    beta1 = _beta(b1, where, "b1")
+    beta2 = _beta(b2, where, "b2")
+    epsilon = check_float(eps, where=where, name="eps", low=0.0)
 
-    def init(params: Params) -> AdamState:
-        return AdamState(0, zeros_like(params), zeros_like(params))
+    def step(g: FloatArray, slots: Slots, count: int) -> tuple[FloatArray, Slots]:
+        dt = g.dtype.type
+        t = count + 1
+        m0, v0 = slots
+        m = np.subtract(g, m0)
+        m *= dt(1.0 - beta1)
+        m += m0
+        v = np.multiply(g, g)
+        v -= v0
+        v *= dt(1.0 - beta2)
+        v += v0
+        u = np.multiply(v, dt(1.0 / (1.0 - beta2 ** t)))
+        np.sqrt(u, out=u)
+        u += dt(epsilon)
+        np.divide(m, u, out=u)
+        u *= dt(-rate(count) / (1.0 - beta1 ** t))
+        return u, (m, v)
 
-    def update(g: Params, state: AdamState, params: Params) -> tuple[Params, AdamState]:
-        t = state.count + 1
-        mu = tree_map(lambda m, d: beta1 * m + (1 - beta1) * d, state.mu, g)
-        nu = tree_map(lambda v, d: beta2 * v + (1 - beta2) * (d * d), state.nu, g)
-        c1 = 1 - beta1 ** t
-        c2 = 1 - beta2 ** t
-        upd = tree_map(lambda m, v: -rate * (m / c1) / (np.sqrt(v / c2) + epsilon), mu, nu)
-        return upd, AdamState(t, mu, nu)
-
-    return Optimizer("adam", init, update, (("lr", rate), ("b1", beta1), ("b2", beta2),
-                                            ("eps", epsilon)))
+    rule = FlatRule(2, step, lambda count, s: AdamState(count, s[0], s[1]),
+                    lambda st: (st.count, (st.mu, st.nu)))
+    return _from_rule("adam", rule, (("lr", _show(sched)), ("b1", beta1), ("b2", beta2),
+                                     ("eps", epsilon)), sched)
 
 
 def sgd_step(params: Params, X: FloatArray, Y: FloatArray, lr: float, *, l2: float = 0.0

@@ -20,6 +20,7 @@ def _same(params: nf.Params, snap: list[np.ndarray]) -> bool:
     return all(np.array_equal(a, b) for a, b in zip(now, snap, strict=True))
 
 
+@pytest.mark.filterwarnings("ignore::nnfunc.DeadUnitsWarning")  # tiny random data kills units
 @given(net=networks())
 def test_no_public_function_changes_its_inputs(net: tuple[nf.Params, np.ndarray, np.ndarray]
                                                ) -> None:
