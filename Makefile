@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: all demo check typecheck test lint clean
+.PHONY: all demo check typecheck test lint bench clean
 
 all: check
 
@@ -31,5 +31,19 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check nnfunc tests
 
+## bench: nnfunc against a tight NumPy step, scikit-learn, PyTorch and the GEMM floor
+BENCH_VENV  ?= .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+$(BENCH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[dev,bench]'
+	rm -f $(BENCH_VENV)/.installed-*
+	touch $@
+
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python bench/bench.py --out bench/results.md
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .pytest_cache .hypothesis build *.egg-info
