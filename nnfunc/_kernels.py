@@ -98,7 +98,7 @@ def _forward_t(layers: tuple[Layer, ...], ks: list[Kernel], X: FloatArray, w: _W
 def forward(layers: tuple[Layer, ...], ks: list[Kernel], X: FloatArray) -> FloatArray:
     """``Y_hat: (n_samples, n_outputs)``, a new C-contiguous array."""
     w = _work(layers, X.shape[0])
-    return np.ascontiguousarray(_forward_t(layers, ks, X, w)[-1].T)
+    return _forward_t(layers, ks, X, w)[-1].T.copy(order="C")  # always a new array
 
 
 def step(
