@@ -9,7 +9,8 @@ measures memory with tracemalloc.  The report goes to the terminal and to ``--ou
 Columns
 -------
 nnfunc sgd_step  ``p = nf.sgd_step(p, X, Y, lr)``: public API, validation included.
-nnfunc adam      ``updates, s = opt.update(nf.grads(p, X, Y), s, p); p = nf.apply_updates(p, updates)``.
+nnfunc adam      ``updates, s = opt.update(nf.grads(p, X, Y), s, p)``, then
+                 ``p = nf.apply_updates(p, updates)``.
 NumPy ref        the tightest plain NumPy step we could write (see ``RefNet``).
 scikit-learn     ``MLPRegressor.partial_fit`` on the batch: SGD, no momentum, alpha=0.
 PyTorch          eager CPU: ``nn.Sequential``, ``F.mse_loss``, ``torch.optim.SGD``.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import gc
+import itertools
 import json
 import os
 import platform
@@ -108,7 +110,7 @@ class RefNet:
         Z, A, _, _, _, _, _ = self._bufs(Xt.shape[1])
         a = Xt
         last = len(self.Wt) - 1
-        for i, (W, b) in enumerate(zip(self.Wt, self.b)):
+        for i, (W, b) in enumerate(zip(self.Wt, self.b, strict=True)):
             z = np.matmul(W, a, out=Z[i])
             z += b[:, None]
             a = z if i == last else np.maximum(z, 0, out=A[i])
@@ -145,7 +147,7 @@ class GemmFloor:
 
     def __init__(self, sizes: tuple[int, ...], n: int, dtype: str) -> None:
         rng = np.random.default_rng(2)
-        self.Wt = [rng.normal(size=(m, k)).astype(dtype) for k, m in zip(sizes, sizes[1:])]
+        self.Wt = [rng.normal(size=(m, k)).astype(dtype) for k, m in itertools.pairwise(sizes)]
         self.A = [rng.normal(size=(k, n)).astype(dtype) for k in sizes]
         self.D = [rng.normal(size=(m, n)).astype(dtype) for m in sizes[1:]]
         self.G = [np.empty_like(W) for W in self.Wt]
@@ -247,7 +249,7 @@ def columns(name: str, dtype: str) -> dict[str, Callable[[], object]]:
         tdt = getattr(torch, dtype)
         torch.manual_seed(0)
         layers: list[torch.nn.Module] = []
-        for k, m in zip(sizes, sizes[1:]):
+        for k, m in itertools.pairwise(sizes):
             layers += [torch.nn.Linear(k, m), torch.nn.ReLU()]
         model = torch.nn.Sequential(*layers[:-1]).to(tdt)
         topt = torch.optim.SGD(model.parameters(), lr=lr)
@@ -465,8 +467,9 @@ def check_targets(res: dict[str, dict[str, float]]) -> list[str]:
         nn, g = t("wide", d, "nnfunc"), t("wide", d, "gemm")
         if nn is not None and g is not None:
             ok = nn <= 1.15 * g
+            note = "" if d == "float64" else ", not a target in float32"
             line(ok if d == "float64" else True,
-                 f"wide {d}: nnfunc / GEMM floor = {nn / g:.2f} (<= 1.15{' ' if d == 'float64' else ', not a target in float32'})")
+                 f"wide {d}: nnfunc / GEMM floor = {nn / g:.2f} (<= 1.15{note})")
     a, b = t("wide", "float64", "nnfunc"), t("wide", "float32", "nnfunc")
     if a is not None and b is not None:
         line(a >= 1.6 * b, f"wide: nnfunc float64 / float32 = {a / b:.2f} (>= 1.6)")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
 
 import numpy as np
 
@@ -40,9 +39,13 @@ _MAX_ENTRIES = 8
 class _Work:
     """Private work arrays for one ``(dtype, n, sizes, activations)``; never leave this module."""
 
-    __slots__ = ("At", "Et", "Zt", "dAt", "ones")
+    __slots__ = ("At", "Et", "Zt", "acts", "dAt", "ks", "ones")
 
-    def __init__(self, dtype: np.dtype[Any], n: int, sizes: tuple[int, ...]) -> None:
+    def __init__(self, layers: tuple[Layer, ...], ks: list[Kernel], n: int) -> None:
+        dtype = layers[0].W.dtype
+        sizes = (layers[0].W.shape[0], *(layer.W.shape[1] for layer in layers))
+        self.ks = ks
+        self.acts = tuple(layer.activation for layer in layers)  # keeps the ids in the key alive
         self.Zt = [np.empty((m, n), dtype) for m in sizes[1:]]
         self.At = [np.empty((m, n), dtype) for m in sizes[1:]]
         # dAt[l]: gradient with respect to the input of layer l (l >= 1), (sizes[l], n)
@@ -65,28 +68,30 @@ def kernels(layers: tuple[Layer, ...]) -> list[Kernel] | None:
     return out
 
 
-def _work(layers: tuple[Layer, ...], n: int) -> _Work:
-    cache: OrderedDict[tuple[object, ...], _Work] | None = getattr(_local, "cache", None)
+def plan(layers: tuple[Layer, ...], n: int) -> _Work | None:
+    """The work arrays for ``n`` samples through ``layers``, or ``None`` when an activation
+    has no private kernel (then the caller takes the plain path)."""
+    cache: OrderedDict[tuple[object, ...], _Work | None] | None = getattr(_local, "cache", None)
     if cache is None:
         cache = _local.cache = OrderedDict()
-    dtype = layers[0].W.dtype
-    sizes = (layers[0].W.shape[0], *(layer.W.shape[1] for layer in layers))
-    key = (dtype.char, n, sizes)
-    work = cache.get(key)
-    if work is None:
-        work = cache[key] = _Work(dtype, n, sizes)
+    key = (layers[0].W.dtype.char, n, *[(lay.W.shape, id(lay.activation)) for lay in layers])
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    ks = kernels(layers)
+    work = None if ks is None else _Work(layers, ks, n)
+    if work is not None:  # a plain-path network is not remembered (its ids are not pinned)
+        cache[key] = work
         if len(cache) > _MAX_ENTRIES:
             cache.popitem(last=False)
-    else:
-        cache.move_to_end(key)
     return work
 
 
-def _forward_t(layers: tuple[Layer, ...], ks: list[Kernel], X: FloatArray, w: _Work
-               ) -> list[FloatArray]:
+def _forward_t(layers: tuple[Layer, ...], X: FloatArray, w: _Work) -> list[FloatArray]:
     """``[X.T, At_1, ..., At_L]``; all but the first are work arrays."""
     At = [X.T]
     A = X.T
+    ks = w.ks
     for i, layer in enumerate(layers):
         Z = np.matmul(layer.W.T, A, out=w.Zt[i])
         np.add(Z, layer.b[:, None], out=Z)
@@ -95,14 +100,13 @@ def _forward_t(layers: tuple[Layer, ...], ks: list[Kernel], X: FloatArray, w: _W
     return At
 
 
-def forward(layers: tuple[Layer, ...], ks: list[Kernel], X: FloatArray) -> FloatArray:
+def forward(layers: tuple[Layer, ...], w: _Work, X: FloatArray) -> FloatArray:
     """``Y_hat: (n_samples, n_outputs)``, a new C-contiguous array."""
-    w = _work(layers, X.shape[0])
-    return _forward_t(layers, ks, X, w)[-1].T.copy(order="C")  # always a new array
+    return _forward_t(layers, X, w)[-1].T.copy(order="C")  # always a new array
 
 
 def step(
-    layers: tuple[Layer, ...], ks: list[Kernel], X: FloatArray, Y: FloatArray, scale: float,
+    layers: tuple[Layer, ...], w: _Work, X: FloatArray, Y: FloatArray, scale: float,
     want_value: bool,
 ) -> tuple[float, list[tuple[FloatArray, FloatArray]]]:
     """One forward and backward pass of the mean squared error.
@@ -111,9 +115,8 @@ def step(
     penalty), every array new; ``loss`` is NaN unless ``want_value``.  Back-propagation is
     linear in the seed gradient, so ``scale`` (``-lr`` for a step) is folded into it once.
     """
-    n = X.shape[0]
-    w = _work(layers, n)
-    At = _forward_t(layers, ks, X, w)
+    At = _forward_t(layers, X, w)
+    ks = w.ks
     E = np.subtract(At[-1], Y.T, out=w.Et)  # Y_hat - Y, samples as columns
     value = float(np.vdot(E, E)) / E.size if want_value else float("nan")
     dA = np.multiply(E, E.dtype.type(2.0 / E.size * scale), out=E)

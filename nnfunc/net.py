@@ -116,9 +116,9 @@ def _forward_trace(
 
 
 def _forward(layers: tuple[Layer, ...], X: FloatArray) -> FloatArray:
-    ks = _kernels.kernels(layers)
-    if ks is not None and _fits(layers, X):
-        return _kernels.forward(layers, ks, X)
+    w = _kernels.plan(layers, X.shape[0]) if _fits(layers, X) else None
+    if w is not None:
+        return _kernels.forward(layers, w, X)
     return _forward_plain(layers, X)
 
 
@@ -168,9 +168,10 @@ def _value_and_grads(
     params: Params, X: FloatArray, Y: FloatArray, l2: float, loss_fn: Loss
 ) -> tuple[float, Params]:
     layers = params.layers
-    ks = _kernels.kernels(layers) if loss_fn is mse else None
-    if ks is not None and _fits(layers, X) and Y.dtype == X.dtype:
-        value, gs = _kernels.step(layers, ks, X, Y, 1.0, True)
+    w = (_kernels.plan(layers, X.shape[0])
+         if loss_fn is mse and _fits(layers, X) and Y.dtype == X.dtype else None)
+    if w is not None:
+        value, gs = _kernels.step(layers, w, X, Y, 1.0, True)
         out = []
         for layer, (dW, db) in zip(layers, gs, strict=True):
             if l2:

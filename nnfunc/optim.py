@@ -13,16 +13,17 @@ params' dtype.  With learning rate 0 every optimizer returns zero updates.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import attrs
 import numpy as np
 
+from . import _kernels
 from ._checks import FloatArray, check_float
 from .errors import DTypeError, expected
 from .losses import mse
-from . import _kernels
 from .net import _checked_XY, _value_and_grads, check_params
 from .params import Layer, Params
 
@@ -179,14 +180,16 @@ def sgd_step(params: Params, X: FloatArray, Y: FloatArray, lr: float, *, l2: flo
     """
     p = check_params(params, "sgd_step")
     Xa, Ya = _checked_XY(p, X, Y, "sgd_step")
-    rate = _lr(lr, "sgd_step")
-    lam = check_float(l2, where="sgd_step", name="l2", low=0.0, low_open=False)
+    # plain floats in range are accepted as they are; anything else goes through the checks
+    rate = lr if type(lr) is float and 0.0 <= lr < math.inf else _lr(lr, "sgd_step")
+    lam = (l2 if type(l2) is float and 0.0 <= l2 < math.inf else
+           check_float(l2, where="sgd_step", name="l2", low=0.0, low_open=False))
     layers = p.layers
-    ks = _kernels.kernels(layers)
+    w = _kernels.plan(layers, Xa.shape[0])
     out = []
-    if ks is not None:
+    if w is not None:
         # -lr folded into back-propagation: G = -lr dW_data comes out new, and becomes W + G
-        gs = _kernels.step(layers, ks, Xa, Ya, -rate, False)[1]
+        gs = _kernels.step(layers, w, Xa, Ya, -rate, False)[1]
         for layer, (G, g) in zip(layers, gs, strict=True):
             if lam:
                 G -= layer.W.dtype.type(rate * lam) * layer.W
