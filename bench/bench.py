@@ -9,6 +9,7 @@ measures memory with tracemalloc.  The report goes to the terminal and to ``--ou
 Columns
 -------
 nnfunc sgd_step  ``p = nf.sgd_step(p, X, Y, lr)``: public API, validation included.
+nnfunc loop      (``epoch`` only) the same epoch as a plain loop over ``sgd_step``.
 nnfunc adam      ``updates, s = opt.update(nf.grads(p, X, Y), s, p)``, then
                  ``p = nf.apply_updates(p, updates)``.
 NumPy ref        the tightest plain NumPy step we could write (see ``RefNet``).
@@ -46,8 +47,9 @@ WORKLOADS: dict[str, dict[str, Any]] = {
     "epoch": {"sizes": (2, 16, 16, 3), "batch": 128, "rows": 7000, "lr": 0.01},
 }
 DTYPES = ("float64", "float32")
-COLUMNS = ("nnfunc", "adam", "numpy", "sklearn", "torch", "gemm")
-TITLES = {"nnfunc": "nnfunc sgd_step", "adam": "nnfunc adam", "numpy": "NumPy ref",
+COLUMNS = ("nnfunc", "adam", "loop", "numpy", "sklearn", "torch", "gemm")
+TITLES = {"nnfunc": "nnfunc sgd_step", "adam": "nnfunc adam", "loop": "nnfunc loop",
+          "numpy": "NumPy ref",
           "sklearn": "scikit-learn", "torch": "PyTorch", "gemm": "GEMM floor"}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -187,6 +189,17 @@ def columns(name: str, dtype: str) -> dict[str, Callable[[], object]]:
             return run
         cols["nnfunc"] = nnfunc_epoch(nf.sgd(lr))
         cols["adam"] = nnfunc_epoch(nf.adam(lr))
+        lst = {"p": init_params(name, dtype), "rng": np.random.default_rng(3)}
+
+        def nnfunc_loop() -> object:  # the same epoch written with sgd_step, not train
+            p, n = lst["p"], X.shape[0]
+            order = lst["rng"].permutation(n)
+            for start in range(0, n, batch):
+                idx = order[start:start + batch]
+                p = nf.sgd_step(p, X[idx], Y[idx], lr)
+            lst["p"] = p
+            return nf.loss(p, X, Y)
+        cols["loop"] = nnfunc_loop
     else:
         st = {"p": init_params(name, dtype)}
 
@@ -406,7 +419,8 @@ def machine_info() -> list[str]:
                     break
     except OSError:
         pass
-    lines.append(f"- cores: {os.cpu_count()} ({cpu or platform.machine()})")
+    lines.append(f"- cores: {os.cpu_count()} ({cpu or platform.machine()}); load average "
+                 f"at the end of the run: {os.getloadavg()[0]:.2f} (1 min)")
     try:
         from threadpoolctl import threadpool_info
 
@@ -443,7 +457,7 @@ def check_targets(res: dict[str, dict[str, float]]) -> list[str]:
     out = []
 
     def t(w: str, d: str, c: str) -> float | None:
-        return res[w].get(f"{d}/{c}")
+        return res.get(w, {}).get(f"{d}/{c}")
 
     def line(ok: bool, text: str) -> None:
         out.append(f"- [{'x' if ok else ' '}] {text}")
@@ -506,7 +520,9 @@ def report(results: dict[str, Any], mem: dict[str, Any] | None, reps: int) -> st
               "not SGD: its ratio compares a different algorithm with the SGD reference.",
               "`epoch` = one epoch of `nnfunc.train` (shuffle, 55 batches of 128, then the "
               "loss on all 7,000 rows); the peers do the same (sklearn: one `partial_fit` "
-              "with batch_size=128 and shuffle, which also shuffles and computes the loss).",
+              "with batch_size=128 and shuffle, which also shuffles and computes the loss). "
+              "nnfunc loop: the same epoch as a loop over `sgd_step` (shuffle, gather, step, "
+              "`loss`), to separate `train`'s own cost from the step's.",
               "", "## Targets", "", TARGETS, "",
               *check_targets({w: results[w]["median_s"] for w in results})]
     if mem is not None:
