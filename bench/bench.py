@@ -312,9 +312,30 @@ def columns(name: str, dtype: str) -> dict[str, Callable[[], object]]:
 # --- timing ---------------------------------------------------------------------------------
 
 
+def self_check(name: str, dtype: str) -> float:
+    """The NumPy reference computes what nnfunc computes: the largest weight difference after
+    three steps from the same start (raises if it is not at rounding level)."""
+    X, Y = make_data(name, dtype)
+    lr = WORKLOADS[name]["lr"]
+    p = init_params(name, dtype)
+    ref = RefNet(p)
+    for _ in range(3):
+        p = nf.sgd_step(p, X, Y, lr)
+        ref.step(X, Y, lr)
+    err = max(float(np.max(np.abs(layer.W - W.T))) for layer, W in zip(p.layers, ref.Wt,
+                                                                          strict=True))
+    tol = 1e-10 if dtype == "float64" else 1e-5
+    if not err <= tol:
+        raise AssertionError(f"{name} {dtype}: reference and nnfunc differ by {err}")
+    return err
+
+
 def run_worker(name: str, reps: int, block_s: float) -> dict[str, Any]:
     """Median seconds per call of every (dtype, column), interleaved round-robin."""
     warnings.simplefilter("ignore")
+    if name != "epoch":
+        for dtype in DTYPES:
+            self_check(name, dtype)
     cells: dict[tuple[str, str], Callable[[], object]] = {}
     for dtype in DTYPES:
         for col, fn in columns(name, dtype).items():

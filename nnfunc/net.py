@@ -19,6 +19,12 @@ default).  Back-propagation::
     dZ_{l-1} = f_{l-1}'(Z_{l-1}) * (dZ_l @ W_l.T)
 
 :func:`grad_check` compares this against central finite differences.
+
+Speed: for the built-in activations and the mean squared error the arithmetic runs in
+:mod:`nnfunc._kernels` (samples as columns, private work arrays reused between calls, never
+visible to callers); ``_forward_plain`` and ``_value_and_grads_plain`` below are the readable
+samples-as-rows version, used for custom activations and losses, and the tests check that
+both agree to 1e-12.
 """
 
 from __future__ import annotations
