@@ -33,6 +33,7 @@ lint: $(STAMP)
 
 ## bench: nnfunc against a tight NumPy step, scikit-learn, PyTorch and the GEMM floor
 BENCH_VENV  ?= .venv-bench
+BENCH_ARGS  ?=
 BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 $(BENCH_STAMP): pyproject.toml
@@ -43,7 +44,7 @@ $(BENCH_STAMP): pyproject.toml
 	touch $@
 
 bench: $(BENCH_STAMP)
-	$(BENCH_VENV)/bin/python bench/bench.py --out bench/results.md
+	$(BENCH_VENV)/bin/python bench/bench.py --out bench/results.md $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .pytest_cache .hypothesis build *.egg-info

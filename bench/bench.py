@@ -330,6 +330,24 @@ def self_check(name: str, dtype: str) -> float:
     return err
 
 
+def limit_threads(threads: int) -> None:
+    """Cap the BLAS and PyTorch thread pools (0: leave the defaults, all cores)."""
+    if threads <= 0:
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
+
+
 def run_worker(name: str, reps: int, block_s: float) -> dict[str, Any]:
     """Median seconds per call of every (dtype, column), interleaved round-robin."""
     warnings.simplefilter("ignore")
@@ -572,11 +590,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--worker", choices=[*WORKLOADS, "memory"])
     ap.add_argument("--workloads", default=",".join(WORKLOADS))
-    ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--reps", type=int, default=21)
     ap.add_argument("--block", type=float, default=0.02, help="seconds per timed block")
     ap.add_argument("--out", default=os.path.join(HERE, "results.md"))
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="cap BLAS and torch threads (default 0: all cores, as users get)")
     args = ap.parse_args()
+    limit_threads(args.threads)
     if args.worker == "memory":
         print(json.dumps(run_memory()))
         return
@@ -588,8 +609,8 @@ def main() -> None:
     for w in args.workloads.split(","):
         t0 = time.perf_counter()
         cp = subprocess.run([sys.executable, me, "--worker", w, "--reps", str(args.reps),
-                             "--block", str(args.block)], capture_output=True, text=True,
-                            check=True)
+                             "--block", str(args.block), "--threads", str(args.threads)],
+                            capture_output=True, text=True, check=True)
         results[w] = json.loads(cp.stdout.strip().splitlines()[-1])
         print(f"# {w}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     mem = None
