@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._checks import FloatArray
 from .activations import Kernel, _kernel
@@ -87,22 +89,56 @@ def plan(layers: tuple[Layer, ...], n: int) -> _Work | None:
     return work
 
 
-def _forward_t(layers: tuple[Layer, ...], X: FloatArray, w: _Work) -> list[FloatArray]:
+Pairs = list[tuple[FloatArray, FloatArray]]
+"""``[(W_0, b_0), (W_1, b_1), ...]``: the weights a kernel reads (record arrays or views of a
+private flat vector)."""
+
+
+def _forward_t(Wb: Pairs, X: FloatArray, w: _Work) -> list[FloatArray]:
     """``[X.T, At_1, ..., At_L]``; all but the first are work arrays."""
     At = [X.T]
     A = X.T
     ks = w.ks
-    for i, layer in enumerate(layers):
-        Z = np.matmul(layer.W.T, A, out=w.Zt[i])
-        np.add(Z, layer.b[:, None], out=Z)
+    for i, (W, b) in enumerate(Wb):
+        Z = np.matmul(W.T, A, out=w.Zt[i])
+        np.add(Z, b[:, None], out=Z)
         A = ks[i][0](Z, w.At[i])
         At.append(A)
     return At
 
 
+def pairs(layers: tuple[Layer, ...]) -> Pairs:
+    return [(layer.W, layer.b) for layer in layers]
+
+
 def forward(layers: tuple[Layer, ...], w: _Work, X: FloatArray) -> FloatArray:
     """``Y_hat: (n_samples, n_outputs)``, a new C-contiguous array."""
-    return _forward_t(layers, X, w)[-1].T.copy(order="C")  # always a new array
+    return _forward_t(pairs(layers), X, w)[-1].T.copy(order="C")  # always a new array
+
+
+def _backprop(Wb: Pairs, w: _Work, X: FloatArray, Y: FloatArray, scale: float,
+              want_value: bool, out: Pairs | None) -> tuple[float, Pairs]:
+    """The forward and backward pass behind :func:`step` and :func:`flat_grad`: the data
+    gradient times ``scale`` goes into ``out`` (per layer ``(dW, db)``) or new arrays."""
+    At = _forward_t(Wb, X, w)
+    ks = w.ks
+    E = np.subtract(At[-1], Y.T, out=w.Et)  # Y_hat - Y, samples as columns
+    value = float(np.vdot(E, E)) / E.size if want_value else float("nan")
+    dA = np.multiply(E, E.dtype.type(2.0 / E.size * scale), out=E)
+    gs: Pairs = []
+    for i in range(len(Wb) - 1, -1, -1):
+        ks[i][1](dA, w.Zt[i], At[i + 1])  # dA becomes dZ, in place
+        if out is None:
+            dW = np.matmul(At[i], dA.T)  # (n_in, n_out), new
+            db = np.matmul(dA, w.ones)  # (n_out,), new
+        else:
+            dW = np.matmul(At[i], dA.T, out=out[i][0])
+            db = np.matmul(dA, w.ones, out=out[i][1])
+        if i:
+            dA = np.matmul(Wb[i][0], dA, out=w.dAt[i])
+        gs.append((dW, db))
+    gs.reverse()
+    return value, gs
 
 
 def step(
@@ -115,19 +151,100 @@ def step(
     penalty), every array new; ``loss`` is NaN unless ``want_value``.  Back-propagation is
     linear in the seed gradient, so ``scale`` (``-lr`` for a step) is folded into it once.
     """
-    At = _forward_t(layers, X, w)
-    ks = w.ks
-    E = np.subtract(At[-1], Y.T, out=w.Et)  # Y_hat - Y, samples as columns
-    value = float(np.vdot(E, E)) / E.size if want_value else float("nan")
-    dA = np.multiply(E, E.dtype.type(2.0 / E.size * scale), out=E)
-    out: list[tuple[FloatArray, FloatArray]] = []
-    for i in range(len(layers) - 1, -1, -1):
-        layer = layers[i]
-        ks[i][1](dA, w.Zt[i], At[i + 1])  # dA becomes dZ, in place
-        dW = np.matmul(At[i], dA.T)  # (n_in, n_out), new
-        db = np.matmul(dA, w.ones)  # (n_out,), new
-        if i:
-            dA = np.matmul(layer.W, dA, out=w.dAt[i])
-        out.append((dW, db))
-    out.reverse()
-    return value, out
+    return _backprop(pairs(layers), w, X, Y, scale, want_value, None)
+
+
+# --- the fused training loop: one private flat parameter vector and one flat gradient -------
+
+
+def _views(flat: FloatArray, spans: tuple[tuple[int, int, tuple[int, ...]], ...]) -> Pairs:
+    v = [flat[lo:hi].reshape(shape) for lo, hi, shape in spans]
+    return [(v[2 * i], v[2 * i + 1]) for i in range(len(v) // 2)]
+
+
+class FlatNet:
+    """Private buffers for :func:`nnfunc.train`'s inner loop over one flat parameter vector.
+
+    ``theta[0]`` and ``theta[1]`` hold the parameters in ``_leaves`` order (``W_0, b_0, W_1,
+    ...``, each C-ordered) and take turns: a step reads ``theta[cur]`` and writes
+    ``theta[cur] + update`` into the other, so the params from before a failed step are still
+    there.  ``g`` is the flat gradient, written in place by :meth:`grad` through per-layer
+    views.  None of these buffers ever leaves :mod:`nnfunc.train`: whatever a caller sees is a
+    fresh copy (``train`` copies ``theta[cur]`` at the end of every epoch).
+    """
+
+    __slots__ = ("cur", "g", "gviews", "ks", "l2", "theta", "views")
+
+    def __init__(self, ks: list[Kernel], theta0: FloatArray,
+                 spans: tuple[tuple[int, int, tuple[int, ...]], ...], l2: float) -> None:
+        self.ks = ks
+        self.theta = (theta0.copy(), np.empty_like(theta0))
+        self.views = (_views(self.theta[0], spans), _views(self.theta[1], spans))
+        self.g = np.empty_like(theta0)
+        self.gviews = _views(self.g, spans)
+        self.cur = 0
+        self.l2 = l2
+
+    def grad(self, w: _Work, X: FloatArray, Y: FloatArray) -> float:
+        """The data loss on ``(X, Y)`` at ``theta[cur]``; the gradient of the objective (L2
+        penalty included) goes into ``g``, with the same arithmetic as
+        :func:`nnfunc.net._value_and_grads`."""
+        Wb = self.views[self.cur]
+        value, _ = _backprop(Wb, w, X, Y, 1.0, True, self.gviews)
+        if self.l2:
+            for (W, _b), (dW, _db) in zip(Wb, self.gviews, strict=True):
+                dW += W.dtype.type(self.l2) * W
+        return value
+
+
+def flat_net(layers: tuple[Layer, ...], theta0: FloatArray,
+             spans: tuple[tuple[int, int, tuple[int, ...]], ...], l2: float) -> FlatNet | None:
+    """A :class:`FlatNet` starting from ``theta0`` (copied), or ``None`` when an activation has
+    no private kernel (then ``train`` takes its general path)."""
+    ks = kernels(layers)
+    return None if ks is None else FlatNet(ks, theta0, spans, l2)
+
+
+def evaluate(layers: tuple[Layer, ...], X: FloatArray, Y: FloatArray, chunk: int,
+             alive: list[NDArray[np.bool_]] | None) -> float | None:
+    """The summed squared error of ``layers`` on ``(X, Y)`` in chunks of ``chunk`` rows (and,
+    when ``alive`` is given, ``alive[l] |=`` whether each unit of hidden layer ``l`` output
+    non-zero for some row); ``None`` when an activation has no private kernel."""
+    Wb = pairs(layers)
+    sq = 0.0
+    for lo in range(0, X.shape[0], chunk):
+        Xc = X[lo:lo + chunk]
+        w = plan(layers, Xc.shape[0])
+        if w is None:
+            return None
+        At = _forward_t(Wb, Xc, w)
+        E = np.subtract(At[-1], Y[lo:lo + chunk].T, out=w.Et).T  # (rows, n_outputs)
+        sq += float(np.vdot(E, E))  # summed in row order, like nnfunc.mse: the same number
+        if alive is not None:
+            for mask, A in zip(alive, At[1:-1], strict=True):
+                mask |= A.any(axis=1)
+    return sq
+
+
+def shuffled(X: FloatArray, Y: FloatArray, order: NDArray[np.intp]
+             ) -> tuple[FloatArray, FloatArray, Callable[[], None]]:
+    """``(X[order], Y[order], done)`` gathered into private buffers reused from epoch to
+    epoch (fresh ones of this size would page-fault every epoch).  The buffers are taken out
+    of the per-thread cache until ``done()`` puts them back, so a nested ``train`` (from an
+    optimizer's code, say) gets buffers of its own; they never leave ``train``'s inner loop."""
+    cache: dict[tuple[object, ...], tuple[FloatArray, FloatArray]] | None = getattr(
+        _local, "rows", None)
+    if cache is None:
+        cache = _local.rows = {}
+    key = (X.dtype.char, X.shape, Y.shape)
+    bufs = cache.pop(key, None)
+    if bufs is None:
+        bufs = (np.empty(X.shape, X.dtype), np.empty(Y.shape, Y.dtype))
+    np.take(X, order, axis=0, out=bufs[0])
+    np.take(Y, order, axis=0, out=bufs[1])
+
+    def done() -> None:
+        cache.clear()  # one size at a time: the last run's
+        cache[key] = bufs
+
+    return bufs[0], bufs[1], done

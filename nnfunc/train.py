@@ -45,6 +45,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from . import _kernels
 from ._checks import FloatArray, check_float, check_int, check_rng, freeze
 from .data import Dataset
 from .errors import (
@@ -230,7 +231,10 @@ def _check_scale(X: FloatArray, Y: FloatArray) -> None:
     found = []
     with np.errstate(all="ignore"):
         for name, arr in (("X", X), ("Y", Y)):
-            rms = np.sqrt(np.mean(np.square(arr, dtype=np.float64), axis=0))
+            # every column's mean square is at most the sum of them all (one dot product)
+            if float(np.vdot(arr, arr)) / arr.shape[0] <= 0.99 * SCALE_LIMIT ** 2:
+                continue
+            rms = np.sqrt(np.einsum("ij,ij->j", arr, arr, dtype=np.float64) / arr.shape[0])
             col = int(np.argmax(rms))
             if not rms[col] <= SCALE_LIMIT:
                 found.append(f"data.{name} column {col} has a root mean square of "
@@ -244,10 +248,11 @@ def _check_scale(X: FloatArray, Y: FloatArray) -> None:
 
 BoolArray = NDArray[np.bool_]
 
-EVAL_WORK = 131_072
+EVAL_WORK = 262_144
 """Rows per chunk of the per-epoch evaluation are chosen so that ``rows * n_in * n_out`` of
-the widest layer stays below this (64 to 1024 rows): OpenBLAS then stays single-threaded, and
-its worker threads do not linger, spinning, to slow down the small steps that follow."""
+the widest layer stays at or below this (64 to 1024 rows): OpenBLAS runs a product with
+``m * n * k <= 65536 * 4`` on one thread, and its worker threads then do not linger, spinning,
+to slow down the small steps that follow."""
 
 
 def _chunk_rows(p: Params) -> int:
@@ -258,24 +263,28 @@ def _chunk_rows(p: Params) -> int:
 def _evaluate(p: Params, X: FloatArray, Y: FloatArray, chunk: int
               ) -> tuple[float, list[BoolArray]]:
     """``(mse, alive)`` over all rows, in chunks of ``chunk`` rows: the data loss (the same
-    number as :data:`nnfunc.mse` for a single chunk, equal up to rounding otherwise) and, per
-    hidden layer, a ``(n_units,)`` mask of the units that output non-zero for some row."""
-    sq = 0.0
+    number as :data:`nnfunc.mse` up to rounding) and, per hidden layer, a ``(n_units,)`` mask
+    of the units that output non-zero for some row."""
     alive: list[BoolArray] = [np.zeros(layer.n_out, dtype=bool) for layer in p.layers[:-1]]
-    for lo in range(0, X.shape[0], chunk):
-        _, As = _forward_trace(p.layers, X[lo:lo + chunk])
-        d = As[-1] - Y[lo:lo + chunk]
-        sq += float(np.vdot(d, d))
-        for mask, A in zip(alive, As[1:-1], strict=True):
-            mask |= A.any(axis=0)
+    sq = _kernels.evaluate(p.layers, X, Y, chunk, alive)
+    if sq is None:  # an activation without a private kernel: the plain arithmetic
+        sq = 0.0
+        for lo in range(0, X.shape[0], chunk):
+            _, As = _forward_trace(p.layers, X[lo:lo + chunk])
+            d = As[-1] - Y[lo:lo + chunk]
+            sq += float(np.vdot(d, d))
+            for mask, A in zip(alive, As[1:-1], strict=True):
+                mask |= A.any(axis=0)
     return sq / Y.size, alive
 
 
 def _loss(p: Params, X: FloatArray, Y: FloatArray, chunk: int) -> float:
-    sq = 0.0
-    for lo in range(0, X.shape[0], chunk):
-        d = _forward(p.layers, X[lo:lo + chunk]) - Y[lo:lo + chunk]
-        sq += float(np.vdot(d, d))
+    sq = _kernels.evaluate(p.layers, X, Y, chunk, None)
+    if sq is None:
+        sq = 0.0
+        for lo in range(0, X.shape[0], chunk):
+            d = _forward(p.layers, X[lo:lo + chunk]) - Y[lo:lo + chunk]
+            sq += float(np.vdot(d, d))
     return sq / Y.size
 
 
@@ -592,12 +601,12 @@ def train(
                     if alive is None:  # a resumed run: find the dead units again
                         alive = _evaluate(p, X, Y, chunk)[1]
                     p = _revive(p, alive, rng)
-                if size < n:
-                    order = rng.permutation(n)
-                    Xp, Yp = X[order], Y[order]
+                if size < n:  # shuffled into private buffers, reused from epoch to epoch
+                    Xp, Yp, give_back = _kernels.shuffled(X, Y, rng.permutation(n))
+                    p, state, gsum = run_epoch(p, state, Xp, Yp, epoch)
+                    give_back()
                 else:
-                    Xp, Yp = X, Y
-                p, state, gsum = run_epoch(p, state, Xp, Yp, epoch)
+                    p, state, gsum = run_epoch(p, state, X, Y, epoch)
 
                 # --- diagnostics: one full forward pass over the training rows ------------
                 h_train[epoch], alive = _evaluate(p, X, Y, chunk)
@@ -672,12 +681,59 @@ Fail = Callable[[Params, "Params | None", str, int, int, int], DivergenceError]
 def _epoch_flat(rule: FlatRule[Any], p: Params, state: Any, Xp: FloatArray, Yp: FloatArray,
                 size: int, steps: int, lam: float, epoch: int, fail: Fail
                 ) -> tuple[Params, Any, float]:
-    """One epoch on one flat parameter vector: per step, the gradient is flattened once, the
-    optimizer's rule updates the flat vector, and the new ``Params`` are views of it."""
+    """One epoch on one flat parameter vector.
+
+    With the built-in activations (and the MSE, the only loss ``train`` uses) the step is
+    fused: :class:`nnfunc._kernels.FlatNet` writes each gradient straight into one private
+    flat vector and reads ``W``/``b`` as views of the private flat params, the optimizer's
+    rule updates that vector, and ``Params`` records are built only at the end of the epoch
+    (or for an error), from fresh copies.  Otherwise the gradient comes from
+    :func:`_value_and_grads` and is flattened once per step.  Both do the same arithmetic in
+    the same order, so they agree bit for bit.
+    """
     layout = _Layout.of(p)
-    theta = _flatten(p)
     count, slot_params = rule.unpack(state)
     slots = tuple(_flatten(sp) for sp in slot_params)
+    net = _kernels.flat_net(p.layers, _flatten(p), layout.spans, lam)
+    if net is None:
+        return _epoch_flat_general(rule, layout, p, count, slots, Xp, Yp, size, steps, lam,
+                                   epoch, fail)
+    layers, gf = p.layers, net.g
+    n = Xp.shape[0]
+    w_full = _kernels.plan(layers, size)
+    w_last = _kernels.plan(layers, n - (steps - 1) * size)
+    assert w_full is not None and w_last is not None  # the activations have kernels
+    gsum = 0.0
+    for batch in range(steps):
+        lo = batch * size
+        value = net.grad(w_full if lo + size <= n else w_last, Xp[lo:lo + size],
+                         Yp[lo:lo + size])
+        gn2 = float(np.dot(gf, gf))
+        if not (math.isfinite(value) and math.isfinite(gn2)):
+            raise fail(layout.unflatten(net.theta[net.cur].copy()),
+                       layout.unflatten(gf.copy()),
+                       "the loss" if not math.isfinite(value) else "the gradient",
+                       epoch, batch, count)
+        u, new_slots = rule.step(gf, slots, count)
+        new = np.add(net.theta[net.cur], u, out=net.theta[1 - net.cur])
+        if not math.isfinite(float(np.add.reduce(new))) and not np.isfinite(new).all():
+            raise fail(layout.unflatten(net.theta[net.cur].copy()),
+                       layout.unflatten(gf.copy()), "a parameter", epoch, batch, count)
+        # a rule returns new arrays; should one hand back the gradient itself, keep a copy
+        slots = tuple(a.copy() if a is gf or a.base is gf else a for a in new_slots)
+        net.cur, count = 1 - net.cur, count + 1
+        gsum += math.sqrt(gn2)
+    return (layout.unflatten(net.theta[net.cur].copy()),
+            rule.pack(count, tuple(layout.unflatten(a) for a in slots)), gsum)
+
+
+def _epoch_flat_general(rule: FlatRule[Any], layout: _Layout, p: Params, count: int,
+                        slots: tuple[FloatArray, ...], Xp: FloatArray, Yp: FloatArray,
+                        size: int, steps: int, lam: float, epoch: int, fail: Fail
+                        ) -> tuple[Params, Any, float]:
+    """:func:`_epoch_flat` for custom activations: per step, the gradient is flattened once,
+    the rule updates the flat vector, and the new ``Params`` are views of it."""
+    theta = _flatten(p)
     gsum = 0.0
     for batch in range(steps):
         lo = batch * size
@@ -688,7 +744,7 @@ def _epoch_flat(rule: FlatRule[Any], p: Params, state: Any, Xp: FloatArray, Yp: 
             raise fail(p, g, "the loss" if not math.isfinite(value) else "the gradient",
                        epoch, batch, count)
         u, slots = rule.step(gf, slots, count)
-        new = np.add(theta, u, out=u)
+        new = np.add(theta, u)
         if not math.isfinite(float(np.add.reduce(new))) and not np.isfinite(new).all():
             raise fail(p, g, "a parameter", epoch, batch, count)
         theta, count = new, count + 1

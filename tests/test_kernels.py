@@ -3,6 +3,7 @@ input, and never hands a private work array to a caller."""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from typing import Any
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 import nnfunc as nf
 from nnfunc import _kernels
 from nnfunc.activations import _kernel
+from nnfunc.optim import _from_rule
 from nnfunc.net import (
     _checked_XY,
     _forward,
@@ -201,3 +203,134 @@ def test_threads_do_not_share_work_arrays() -> None:
     for t in threads:
         t.join()
     assert got[0] == expect and got[1] == expect
+
+
+# --- the fused training loop (nnfunc._kernels.FlatNet, used by nnfunc.train) ---------------
+
+_TRAIN_MODULE = importlib.import_module("nnfunc.train")
+
+
+def _task(dtype: Any, n: int = 90) -> tuple[nf.Params, nf.Dataset, nf.Dataset]:
+    rng = np.random.default_rng(11)
+    params = nf.init([2, 7, 5, 3], ["relu", "tanh", "linear"], rng, dtype=dtype, bias=0.1)
+    X = rng.normal(size=(n + 20, 2))
+    Y = np.stack([np.sin(X[:, 0]), X[:, 0] * X[:, 1], np.cos(X[:, 1])], axis=1)
+    data = nf.Dataset(X[:n].astype(dtype), Y[:n].astype(dtype))
+    return params, data, nf.Dataset(X[n:].astype(dtype), Y[n:].astype(dtype))
+
+
+def _arrays(res: nf.TrainResult) -> list[np.ndarray]:
+    out = [a for q in (res.params, res.last_params) for lay in q.layers for a in (lay.W, lay.b)]
+    for value in attrs.asdict(res.state, recurse=False).values():
+        if isinstance(value, nf.Params):
+            out += [a for lay in value.layers for a in (lay.W, lay.b)]
+    return out
+
+
+def _fused_nets(monkeypatch: pytest.MonkeyPatch) -> list[_kernels.FlatNet]:
+    made: list[_kernels.FlatNet] = []
+    real = _kernels.flat_net
+
+    def spy(*args: Any) -> _kernels.FlatNet | None:
+        net = real(*args)
+        if net is not None:
+            made.append(net)
+        return net
+    monkeypatch.setattr(_kernels, "flat_net", spy)
+    return made
+
+
+OPTIMIZERS = [nf.sgd(0.05), nf.momentum(0.03, nesterov=True),
+              nf.adam(nf.cosine(0.02, 40, warmup_steps=3))]
+
+
+@pytest.mark.parametrize("opt", OPTIMIZERS, ids=lambda o: o.name)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_fused_epoch_equals_the_general_paths_bit_for_bit(
+    opt: nf.Optimizer[Any], dtype: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    params, data, test = _task(dtype)
+    kw: dict[str, Any] = {"epochs": 4, "batch_size": 16, "l2": 0.01, "test": test,
+                          "val_fraction": 0.2, "revive_epochs": 2}
+    made = _fused_nets(monkeypatch)
+    fused = nf.train(params, data, np.random.default_rng(1), optimizer=opt, **kw)
+    assert len(made) == 4  # one fused net per epoch: the fast path did run
+    # the optimizer known only by init/update (no flat rule): the per-record loop
+    plain = nf.train(params, data, np.random.default_rng(1),
+                     optimizer=attrs.evolve(opt, rule=None), **kw)
+    # the flat loop without the private kernels
+    monkeypatch.setattr(_kernels, "flat_net", lambda *args: None)
+    flat = nf.train(params, data, np.random.default_rng(1), optimizer=opt, **kw)
+    for other in (plain, flat):
+        assert fused.params == other.params and fused.last_params == other.last_params
+        assert fused.state == other.state
+    assert fused.history == flat.history
+    # the per-record loop sums the squared gradient layer by layer: grad_norm to rounding
+    rtol = 1e-12 if dtype == np.float64 else 1e-5  # a float32 sum of squares
+    np.testing.assert_allclose(fused.history.grad_norm, plain.history.grad_norm, rtol=rtol)
+    assert attrs.evolve(fused.history, grad_norm=plain.history.grad_norm) == plain.history
+    assert fused.params.dtype == dtype and all(a.dtype == dtype for a in _arrays(fused))
+
+
+def test_the_fused_epoch_leaks_no_private_buffer_and_changes_no_input(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    params, data, test = _task(np.float64)
+    saved = [params.layers[0].W.copy(), data.X.copy(), data.Y.copy()]
+    made = _fused_nets(monkeypatch)
+    seen: list[nf.Params] = []
+    kept: list[np.ndarray] = []
+
+    def on_epoch(epoch: int, p: nf.Params, h: nf.History) -> None:
+        seen.append(p)
+        kept.extend(a.copy() for lay in p.layers for a in (lay.W, lay.b))
+
+    res = nf.train(params, data, np.random.default_rng(2), epochs=3, batch_size=16,
+                   optimizer=nf.adam(0.01), on_epoch=on_epoch, test=test)
+    private = [buf for net in made for buf in (*net.theta, net.g)]
+    rows: Any = getattr(_kernels._local, "rows", {})
+    private += [buf for pair in rows.values() for buf in pair] + _work_arrays()
+    returned = _arrays(res) + [a for p in seen for lay in p.layers for a in (lay.W, lay.b)]
+    for out in returned:
+        assert not out.flags.writeable
+        for buf in private:
+            assert not np.shares_memory(out, buf)
+    # more training reuses every private buffer; nothing handed out before changes
+    nf.train(res, data, np.random.default_rng(3), epochs=2, test=test)
+    after = [a for p in seen for lay in p.layers for a in (lay.W, lay.b)]
+    assert all(np.array_equal(a, b) for a, b in zip(after, kept, strict=True))
+    assert np.array_equal(params.layers[0].W, saved[0])
+    assert np.array_equal(data.X, saved[1]) and np.array_equal(data.Y, saved[2])
+
+
+def test_a_rule_that_keeps_the_gradient_gets_a_copy() -> None:
+    # a custom flat rule that (against its contract) returns the gradient itself as state
+    def step(g: np.ndarray, slots: tuple[np.ndarray, ...], count: int
+             ) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        return -0.05 * (g + slots[0]) / 2, (g,)
+
+    base = nf.momentum(0.05)
+    assert base.rule is not None and base.lr is not None
+    opt = _from_rule("keep", attrs.evolve(base.rule, step=step), (), base.lr)
+    params, data, _ = _task(np.float64)
+    fused = nf.train(params, data, np.random.default_rng(4), epochs=2, batch_size=16,
+                     optimizer=opt)
+    plain = nf.train(params, data, np.random.default_rng(4), epochs=2, batch_size=16,
+                     optimizer=attrs.evolve(opt, rule=None))
+    assert fused.params == plain.params and fused.state == plain.state
+
+
+def test_divergence_on_the_fused_path_keeps_the_last_finite_params() -> None:
+    params, data, _ = _task(np.float64)
+    with pytest.raises(nf.DivergenceError, match=r"non-finite in epoch 1, batch \d+") as info:
+        nf.train(params, data, np.random.default_rng(5), epochs=3, batch_size=16,
+                 optimizer=nf.sgd(1e305))
+    err = info.value
+    assert err.result.epochs == 0 and err.result.params == params
+    last = err.last_finite
+    assert all(np.isfinite(a).all() and not a.flags.writeable
+               for lay in last.layers for a in (lay.W, lay.b))
+    saved = [a.copy() for lay in last.layers for a in (lay.W, lay.b)]
+    nf.train(params, data, np.random.default_rng(5), epochs=1, batch_size=16)  # reuses buffers
+    assert all(np.array_equal(a, b) for a, b in
+               zip([a for lay in last.layers for a in (lay.W, lay.b)], saved, strict=True))

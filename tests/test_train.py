@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nnfunc as nf
+from nnfunc import _kernels
 
 train_module = importlib.import_module("nnfunc.train")
 
@@ -176,15 +177,19 @@ def test_ctrl_c_returns_the_completed_epochs_and_resumes_exactly(
         kw: dict[str, Any] = {"on_epoch": stop}
     else:
         calls = {"n": 0}
-        real = train_module._value_and_grads
 
-        def flaky(*args: Any) -> Any:
-            calls["n"] += 1
-            if calls["n"] == 7 * 3 + 4:  # 7 steps per epoch: during the 4th
-                raise KeyboardInterrupt
-            return real(*args)
+        def flaky(real: Any) -> Any:
+            def call(*args: Any) -> Any:
+                calls["n"] += 1
+                if calls["n"] == 7 * 3 + 4:  # 7 steps per epoch: during the 4th
+                    raise KeyboardInterrupt
+                return real(*args)
+            return call
 
-        monkeypatch.setattr(train_module, "_value_and_grads", flaky)
+        # the gradient of a step: the general path's, or the fused path's (nnfunc._kernels)
+        monkeypatch.setattr(train_module, "_value_and_grads",
+                            flaky(train_module._value_and_grads))
+        monkeypatch.setattr(_kernels.FlatNet, "grad", flaky(_kernels.FlatNet.grad))
         kw = {}
     with pytest.warns(nf.NnfuncWarning, match=r"interrupted .* returning the 3 completed"):
         part = nf.train(p, TRAIN, rng, epochs=6, batch_size=32, optimizer=opt, revive_epochs=3,
