@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._checks import FloatArray
-from .activations import Kernel, _kernel
+from .activations import Kernel, _kernel, _relu_fwd
 from .params import Layer
 
 __all__: list[str] = []
@@ -41,7 +41,7 @@ _MAX_ENTRIES = 8
 class _Work:
     """Private work arrays for one ``(dtype, n, sizes, activations)``; never leave this module."""
 
-    __slots__ = ("At", "Et", "Zt", "acts", "dAt", "ks", "ones")
+    __slots__ = ("At", "Et", "Er", "Zt", "acts", "dAt", "ks", "ones")
 
     def __init__(self, layers: tuple[Layer, ...], ks: list[Kernel], n: int) -> None:
         dtype = layers[0].W.dtype
@@ -53,7 +53,14 @@ class _Work:
         # dAt[l]: gradient with respect to the input of layer l (l >= 1), (sizes[l], n)
         self.dAt = [np.empty((m, n), dtype) for m in sizes[:-1]]
         self.Et = np.empty((sizes[-1], n), dtype)
+        self.Er: FloatArray | None = None  # (n, n_outputs), made when first needed
         self.ones = np.ones(n, dtype)
+
+    def rows(self) -> FloatArray:
+        """A work array of shape ``(n, n_outputs)`` (samples as rows)."""
+        if self.Er is None:
+            self.Er = np.empty(self.Et.shape[::-1], self.Et.dtype)
+        return self.Er
 
 
 _local = threading.local()
@@ -170,27 +177,25 @@ class FlatNet:
     ``theta[cur] + update`` into the other, so the params from before a failed step are still
     there.  ``g`` is the flat gradient, written in place by :meth:`grad` through per-layer
     views.  None of these buffers ever leaves :mod:`nnfunc.train`: whatever a caller sees is a
-    fresh copy (``train`` copies ``theta[cur]`` at the end of every epoch).
+    fresh copy (``train`` copies the current ``theta`` at the end of every epoch).
     """
 
-    __slots__ = ("cur", "g", "gviews", "ks", "l2", "theta", "views")
+    __slots__ = ("g", "gviews", "l2", "theta", "views")
 
-    def __init__(self, ks: list[Kernel], theta0: FloatArray,
-                 spans: tuple[tuple[int, int, tuple[int, ...]], ...], l2: float) -> None:
-        self.ks = ks
+    def __init__(self, theta0: FloatArray, spans: tuple[tuple[int, int, tuple[int, ...]], ...],
+                 l2: float) -> None:
         self.theta = (theta0.copy(), np.empty_like(theta0))
         self.views = (_views(self.theta[0], spans), _views(self.theta[1], spans))
         self.g = np.empty_like(theta0)
         self.gviews = _views(self.g, spans)
-        self.cur = 0
         self.l2 = l2
 
-    def grad(self, w: _Work, X: FloatArray, Y: FloatArray) -> float:
+    def grad(self, cur: int, w: _Work, X: FloatArray, Y: FloatArray) -> float:
         """The data loss on ``(X, Y)`` at ``theta[cur]``; the gradient of the objective (L2
         penalty included) goes into ``g``, with the same arithmetic as
         :func:`nnfunc.net._value_and_grads`."""
-        Wb = self.views[self.cur]
-        value, _ = _backprop(Wb, w, X, Y, 1.0, True, self.gviews)
+        Wb = self.views[cur]
+        value = _backprop(Wb, w, X, Y, 1.0, True, self.gviews)[0]
         if self.l2:
             for (W, _b), (dW, _db) in zip(Wb, self.gviews, strict=True):
                 dW += W.dtype.type(self.l2) * W
@@ -201,8 +206,7 @@ def flat_net(layers: tuple[Layer, ...], theta0: FloatArray,
              spans: tuple[tuple[int, int, tuple[int, ...]], ...], l2: float) -> FlatNet | None:
     """A :class:`FlatNet` starting from ``theta0`` (copied), or ``None`` when an activation has
     no private kernel (then ``train`` takes its general path)."""
-    ks = kernels(layers)
-    return None if ks is None else FlatNet(ks, theta0, spans, l2)
+    return None if kernels(layers) is None else FlatNet(theta0, spans, l2)
 
 
 def evaluate(layers: tuple[Layer, ...], X: FloatArray, Y: FloatArray, chunk: int,
@@ -218,11 +222,15 @@ def evaluate(layers: tuple[Layer, ...], X: FloatArray, Y: FloatArray, chunk: int
         if w is None:
             return None
         At = _forward_t(Wb, Xc, w)
-        E = np.subtract(At[-1], Y[lo:lo + chunk].T, out=w.Et).T  # (rows, n_outputs)
-        sq += float(np.vdot(E, E))  # summed in row order, like nnfunc.mse: the same number
+        # Y_hat - Y in rows: summed in the order nnfunc.mse sums, so one chunk gives its number
+        E = np.subtract(At[-1].T, Y[lo:lo + chunk], out=w.rows())
+        sq += float(np.vdot(E, E))
         if alive is not None:
-            for mask, A in zip(alive, At[1:-1], strict=True):
-                mask |= A.any(axis=1)
+            for mask, A, k in zip(alive, At[1:-1], w.ks, strict=False):
+                if k[0] is _relu_fwd:  # outputs >= 0: alive where the row sum is > 0 (a gemv)
+                    mask |= np.matmul(A, w.ones) > 0
+                else:
+                    mask |= A.any(axis=1)
     return sq
 
 

@@ -698,32 +698,33 @@ def _epoch_flat(rule: FlatRule[Any], p: Params, state: Any, Xp: FloatArray, Yp: 
     if net is None:
         return _epoch_flat_general(rule, layout, p, count, slots, Xp, Yp, size, steps, lam,
                                    epoch, fail)
-    layers, gf = p.layers, net.g
+    layers, gf, theta, grad, rule_step = p.layers, net.g, net.theta, net.grad, rule.step
     n = Xp.shape[0]
     w_full = _kernels.plan(layers, size)
     w_last = _kernels.plan(layers, n - (steps - 1) * size)
     assert w_full is not None and w_last is not None  # the activations have kernels
-    gsum = 0.0
+    isfinite, add, dot, add_reduce = math.isfinite, np.add, np.dot, np.add.reduce
+    gsum, cur = 0.0, 0
     for batch in range(steps):
         lo = batch * size
-        value = net.grad(w_full if lo + size <= n else w_last, Xp[lo:lo + size],
-                         Yp[lo:lo + size])
-        gn2 = float(np.dot(gf, gf))
-        if not (math.isfinite(value) and math.isfinite(gn2)):
-            raise fail(layout.unflatten(net.theta[net.cur].copy()),
-                       layout.unflatten(gf.copy()),
-                       "the loss" if not math.isfinite(value) else "the gradient",
+        hi = lo + size
+        value = grad(cur, w_full if hi <= n else w_last, Xp[lo:hi], Yp[lo:hi])
+        gn2 = float(dot(gf, gf))
+        if not isfinite(value + gn2) and not (isfinite(value) and isfinite(gn2)):
+            raise fail(layout.unflatten(theta[cur].copy()), layout.unflatten(gf.copy()),
+                       "the loss" if not isfinite(value) else "the gradient",
                        epoch, batch, count)
-        u, new_slots = rule.step(gf, slots, count)
-        new = np.add(net.theta[net.cur], u, out=net.theta[1 - net.cur])
-        if not math.isfinite(float(np.add.reduce(new))) and not np.isfinite(new).all():
-            raise fail(layout.unflatten(net.theta[net.cur].copy()),
-                       layout.unflatten(gf.copy()), "a parameter", epoch, batch, count)
+        u, new_slots = rule_step(gf, slots, count)
+        new = add(theta[cur], u, out=theta[1 - cur])
+        if not isfinite(float(add_reduce(new))) and not np.isfinite(new).all():
+            raise fail(layout.unflatten(theta[cur].copy()), layout.unflatten(gf.copy()),
+                       "a parameter", epoch, batch, count)
         # a rule returns new arrays; should one hand back the gradient itself, keep a copy
-        slots = tuple(a.copy() if a is gf or a.base is gf else a for a in new_slots)
-        net.cur, count = 1 - net.cur, count + 1
+        slots = (tuple(a.copy() if a is gf or a.base is gf else a for a in new_slots)
+                 if new_slots else new_slots)
+        cur, count = 1 - cur, count + 1
         gsum += math.sqrt(gn2)
-    return (layout.unflatten(net.theta[net.cur].copy()),
+    return (layout.unflatten(theta[cur].copy()),
             rule.pack(count, tuple(layout.unflatten(a) for a in slots)), gsum)
 
 
