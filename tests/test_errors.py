@@ -52,8 +52,9 @@ Y = np.ones((4, 1))
          r"sgd_step: lr must be a finite number"),
         (lambda: nf.train(P, nf.Dataset(X, Y), RNG, epochs=-1), nf.HyperParameterError,
          r"train: epochs must be an integer >= 0; got -1"),
-        (lambda: nf.train(P, nf.Dataset(X, Y), RNG, batch_size=5), nf.ShapeError,
-         r"train: batch_size must be at most len\(data\) = 4; got 5. Use batch_size=4"),
+        (lambda: nf.train(P, nf.Dataset(X, Y), RNG, batch_size=5), nf.HyperParameterError,
+         r"train: batch_size must be at most len\(data\) = 4; got 5. A batch cannot be larger "
+         r"than the data: use batch_size=4 for full-batch"),
         (lambda: nf.split(nf.Dataset(X, Y), 1.5), nf.HyperParameterError,
          r"split: test_fraction must be a finite number in \(0.0, 1.0\); got 1.5"),
         (lambda: nf.Params((nf.Layer(np.ones((2, 3)), np.ones(3), "relu"),

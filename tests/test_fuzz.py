@@ -619,15 +619,32 @@ def test_activations_never_fault_on_finite_input(act: str, data: st.DataObject) 
        spread=st.floats(1e-3, 1e6))
 def test_standardized_data_never_warns_raw_data_far_from_it_does(
         n: int, seed: int, shift: float, spread: float) -> None:
-    """Samuelson: a standardized column of n rows has |z| <= sqrt(n - 1) < SCALE_LIMIT."""
+    """A standardized column has a root mean square of 1 (the population std is 1), below
+    SCALE_LIMIT = 10; a raw column whose root mean square is above it warns, named."""
     raw = np.random.default_rng(seed).standard_t(2, size=(n, 2)) * spread + shift
     try:
         z = nf.transform(nf.fit_scaler(raw), raw)
     except nf.DataError:
         return
-    assert not warn_if_unscaled(np.asarray(z), where="test", name="X")
-    big = np.array(z)
-    big[0, 1] = SCALE_LIMIT * 2
-    with pytest.warns(nf.ScaleWarning, match=r"test: X column 1 holds values up to 2e\+03.*"
-                                             r"standardized.*fit_scaler"):
-        assert warn_if_unscaled(big, where="test", name="X")
+    TRIED["warn_if_unscaled"] += 1
+    assert SCALE_LIMIT == 10.0
+    assert not warn_if_unscaled((("data.X", np.asarray(z)), ("data.Y", np.asarray(z))),
+                                where="test")
+    rms = [float(np.sqrt(np.mean(raw[:, k] ** 2))) for k in range(2)]
+    if max(rms) <= SCALE_LIMIT:
+        assert not warn_if_unscaled((("data.X", raw),), where="test")
+        return
+    col = int(np.argmax(rms))
+    with pytest.warns(nf.ScaleWarning, match=rf"^test: data.Y column {col} has a root mean "
+                                             r"square of .*standardized.*fit_scaler"):
+        assert warn_if_unscaled((("data.X", np.asarray(z)), ("data.Y", raw)), where="test")
+
+
+def test_the_tutorials_raw_data_warns_its_standardized_data_does_not() -> None:
+    raw = nf.make_tutorial_data(np.random.default_rng(0), 300)
+    with pytest.warns(nf.ScaleWarning, match=r"data.X column \d has a root mean square of "
+                                             r"[\d.e+]+ and data.Y column"):
+        assert warn_if_unscaled((("data.X", raw.X), ("data.Y", raw.Y)), where="train")
+    zx = nf.transform(nf.fit_scaler(raw.X), raw.X)
+    zy = nf.transform(nf.fit_scaler(raw.Y), raw.Y)
+    assert not warn_if_unscaled((("data.X", zx), ("data.Y", zy)), where="train")
