@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -207,6 +208,28 @@ def check_float(
         interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
         raise HyperParameterError(expected(where, name, f"a finite number in {interval}", repr(v)))
     return v
+
+
+def check_path(path: object, *, where: str, name: str = "path") -> str:
+    """``path`` (a ``str`` or an ``os.PathLike`` giving one) as a ``str``; anything else --
+    ``None``, bytes, a number, a file object, a path with a NUL character -- is refused with
+    :class:`DTypeError`.  Whether the file or folder exists is the operating system's
+    business (its own ``OSError``)."""
+    p: object = path
+    if isinstance(path, os.PathLike):
+        try:
+            p = os.fspath(path)
+        except Exception:  # a broken __fspath__
+            p = None
+    if not isinstance(p, str):
+        hint = ("Decode it first: path.decode()." if isinstance(p, bytes) else
+                "Give a file name, e.g. 'model.npz' or pathlib.Path('out') / 'model.npz'.")
+        raise DTypeError(expected(where, name, "a str or os.PathLike path", _describe(path),
+                                  hint))
+    if "\x00" in p:
+        raise DTypeError(expected(where, name, "a str or os.PathLike path",
+                                  "a str with a NUL character", "A path cannot contain '\\0'."))
+    return p
 
 
 def check_batch_size(batch_size: object, n_samples: int, *, where: str,
