@@ -265,13 +265,16 @@ def warn_if_unscaled(arrays: Sequence[tuple[str, FloatArray]], *, where: str,
     ``limit``; the message names each such argument and its worst column, and suggests
     standardization.  Returns whether it warned.
 
-    The root mean square is taken in float64 with overflow ignored: a column of values
-    near 1e308 has an infinite one, which is above any limit."""
+    The root mean square is taken in float64, scaled by each column's largest value, so it
+    is finite (and named in the message) even for values near 1e308."""
     found = []
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         for name, arr in arrays:
             flat = arr.reshape(arr.shape[0], -1) if arr.ndim >= 2 else arr.reshape(-1, 1)
-            rms = np.sqrt(np.mean(np.square(flat, dtype=np.float64), axis=0))
+            # m * rms(x / m) with m the column's largest |x|: finite for any finite column
+            big = np.max(np.abs(flat), axis=0).astype(np.float64)
+            m = np.where(big > 0, big, 1.0)
+            rms = m * np.sqrt(np.mean(np.square(flat / m, dtype=np.float64), axis=0))
             col = int(np.argmax(rms))
             if not rms[col] <= limit:
                 found.append(f"{name} column {col} has a root mean square of "

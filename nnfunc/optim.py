@@ -137,7 +137,7 @@ def _returned(out: object, arg: FloatArray, where: str, layer: int, field: str) 
 
 def zeros_like(params: Params) -> Params:
     """A ``Params`` of zeros with the shapes and dtype of ``params``."""
-    return tree_map(np.zeros_like, params)
+    return tree_map(np.zeros_like, check_params(params, "zeros_like"))
 
 
 def _leaves(p: Params) -> list[FloatArray]:
@@ -272,11 +272,16 @@ def _check_state(rule: FlatRule[S], state: object, p: Params, where: str
                                   "Make it with opt.init(params); states of different "
                                   "optimizers do not mix."))
     count, slots = rule.unpack(state)  # type: ignore[arg-type]
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise HyperParameterError(expected(where, "state.count", "an integer >= 0",
-                                           repr(count)))
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise DTypeError(expected(where, "state.count", "an integer", _describe(count)))
+    if count < 0:
+        raise HyperParameterError(expected(where, "state.count", "an integer >= 0", str(count)))
+    kind_of_state: Any = type(state)
+    names = ([f.name for f in attrs.fields(kind_of_state) if f.name != "count"]
+             if attrs.has(kind_of_state) else [])
     for k, slot in enumerate(slots):
-        _check_like(p, slot, where, f"state slot {k}")
+        _check_like(p, slot, where, f"state.{names[k]}" if k < len(names) else
+                    f"state slot {k}")
     return count, slots
 
 

@@ -660,8 +660,9 @@ def train(
     except KeyboardInterrupt:
         rng.bit_generator.state = rng_at_boundary
         done = snapshot.epochs
+        moment = "after" if done == epoch + 1 else "during"
         warnings.warn(
-            f"train: interrupted (KeyboardInterrupt) during epoch {epoch + 1}; returning the "
+            f"train: interrupted (KeyboardInterrupt) {moment} epoch {epoch + 1}; returning the "
             f"{done} completed epoch(s) with interrupted=True. Resume with "
             "train(result, data, rng, epochs=...).", NnfuncWarning, stacklevel=2)
         out = attrs.evolve(snapshot, interrupted=True)
