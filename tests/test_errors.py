@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import warnings
 from typing import Any
 
@@ -358,3 +359,51 @@ def test_ctrl_c_returns_exactly_the_completed_epochs(
     assert part.interrupted and not clean.interrupted
     assert part.epochs == done and part.params == clean.params
     assert part.history == clean.history and part.state == clean.state
+
+
+# --- files: a real filesystem problem is the usual OSError, naming the path --------------
+
+MODEL = nf.Model(P, nf.fit_scaler(TRAIN_DATA.X), nf.fit_scaler(TRAIN_DATA.Y))
+
+
+def test_saving_to_a_folder_or_a_missing_folder_is_a_clear_oserror(tmp_path: Any) -> None:
+    with pytest.raises(IsADirectoryError, match=r"save: path must be a file name, not a folder"):
+        nf.save(MODEL, tmp_path)
+    with pytest.raises(IsADirectoryError, match=r"not a folder"):
+        nf.save(MODEL, "")  # the current folder
+    with pytest.raises(FileNotFoundError, match=r"save: the folder of path must exist; "
+                                                r"'.*nowhere' does not"):
+        nf.save(MODEL, tmp_path / "nowhere" / "model.npz")
+    with pytest.raises(IsADirectoryError):
+        nf.load(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
+
+
+def test_saving_into_a_read_only_folder_is_a_permission_error(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # root writes anywhere: simulate it
+        real_open = os.open
+
+        def refuse(path: Any, flags: int, mode: int = 0o777) -> int:
+            if str(path).startswith(str(folder)):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, flags, mode)
+        monkeypatch.setattr(os, "open", refuse)
+    try:
+        with pytest.raises(PermissionError, match=r"save: cannot write '.*model\.npz' "
+                                                  r"\(Permission denied\)"):
+            nf.save(MODEL, folder / "model.npz")
+    finally:
+        monkeypatch.undo()
+        folder.chmod(0o700)
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("path", [None, 3, b"model.npz", ["m.npz"], "bad\x00name.npz"])
+def test_a_path_that_is_not_a_path_is_a_dtype_error(path: Any) -> None:
+    for call, where in ((lambda: nf.save(MODEL, path), "save"), (lambda: nf.load(path), "load")):
+        with pytest.raises(nf.DTypeError, match=rf"^{where}: path must be a str or os.PathLike"):
+            call()
