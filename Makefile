@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 DEMO_OUT ?= nnfunc-demo
 
-.PHONY: all demo check typecheck test lint clean bench-quality
+.PHONY: all demo check typecheck test lint bench bench-quality clean
 
 all: check
 
@@ -49,5 +49,22 @@ $(QSTAMP): pyproject.toml
 bench-quality: $(QSTAMP)
 	$(QVENV)/bin/python bench/quality.py
 
+
+## bench: nnfunc against a tight NumPy step, scikit-learn, PyTorch and the GEMM floor
+BENCH_VENV  ?= .venv-bench
+BENCH_ARGS  ?=
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+$(BENCH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[dev,bench]'
+	rm -f $(BENCH_VENV)/.installed-*
+	touch $@
+
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python bench/bench.py --out bench/results.md $(BENCH_ARGS)
+
+
 clean:
-	rm -rf $(VENV) $(QVENV) .mypy_cache .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) $(QVENV) $(BENCH_VENV) .mypy_cache .pytest_cache .hypothesis build *.egg-info

@@ -136,6 +136,81 @@ def _identity_backward(g: FloatArray, z: FloatArray, a: FloatArray) -> FloatArra
     return g
 
 
+# --- private in-place kernels for nnfunc's own work buffers (see nnfunc._kernels) -----------
+# ``fwd(z, out) -> a`` writes f(z) into ``out`` (or returns ``z`` itself for the identity);
+# ``bwd(g, z, a)`` turns ``g`` into ``g * f'(z)`` in place.  They only ever see private
+# buffers, never a caller's array, and give the same numbers as the public pair above.
+
+
+def _relu_fwd(z: FloatArray, out: FloatArray) -> FloatArray:
+    return np.maximum(z, 0, out=out)
+
+
+def _relu_bwd(g: FloatArray, z: FloatArray, a: FloatArray) -> None:
+    np.multiply(g, np.greater(z, 0), out=g)
+
+
+def _leaky_fwd(z: FloatArray, out: FloatArray) -> FloatArray:
+    np.multiply(z, z.dtype.type(LEAKY_SLOPE), out=out)
+    return np.maximum(z, out, out=out)  # max(z, 0.01 z) is z for z > 0, 0.01 z otherwise
+
+
+def _leaky_bwd(g: FloatArray, z: FloatArray, a: FloatArray) -> None:
+    slope = np.where(np.greater(z, 0), g.dtype.type(1), g.dtype.type(LEAKY_SLOPE))
+    np.multiply(g, slope, out=g)
+
+
+def _sigmoid_fwd(z: FloatArray, out: FloatArray) -> FloatArray:
+    np.abs(z, out=out)
+    np.negative(out, out=out)
+    with np.errstate(under="ignore"):
+        np.exp(out, out=out)  # e = exp(-|z|)
+    den = np.add(out, out.dtype.type(1))
+    np.copyto(out, out.dtype.type(1), where=np.greater_equal(z, 0))  # 1 or e
+    return np.divide(out, den, out=out)
+
+
+def _sigmoid_bwd(g: FloatArray, z: FloatArray, a: FloatArray) -> None:
+    np.multiply(g, a, out=g)
+    np.multiply(g, np.subtract(a.dtype.type(1), a), out=g)
+
+
+def _tanh_fwd(z: FloatArray, out: FloatArray) -> FloatArray:
+    return np.tanh(z, out=out)
+
+
+def _tanh_bwd(g: FloatArray, z: FloatArray, a: FloatArray) -> None:
+    t = np.multiply(a, a)
+    np.subtract(a.dtype.type(1), t, out=t)
+    np.multiply(g, t, out=g)
+
+
+def _identity_fwd(z: FloatArray, out: FloatArray) -> FloatArray:
+    return z
+
+
+def _identity_bwd(g: FloatArray, z: FloatArray, a: FloatArray) -> None:
+    return None
+
+
+Kernel = tuple[Callable[[FloatArray, FloatArray], FloatArray],
+               Callable[[FloatArray, FloatArray, FloatArray], None]]
+
+_KERNELS: Mapping[tuple[object, object], Kernel] = MappingProxyType({
+    (_relu, _relu_backward): (_relu_fwd, _relu_bwd),
+    (_leaky, _leaky_backward): (_leaky_fwd, _leaky_bwd),
+    (_sigmoid, _sigmoid_backward): (_sigmoid_fwd, _sigmoid_bwd),
+    (_tanh, _tanh_backward): (_tanh_fwd, _tanh_bwd),
+    (_identity, _identity_backward): (_identity_fwd, _identity_bwd),
+})
+"""In-place kernels of the built-in activations, keyed by their public ``(fn, backward)``
+pair, so a record whose functions were replaced (``attrs.evolve``) never takes them."""
+
+
+def _kernel(act: Activation) -> Kernel | None:
+    return _KERNELS.get((act.fn, act.backward))
+
+
 relu = Activation("relu", _relu, _relu_backward, init="he", kinks=(0.0,))
 """``max(z, 0)``; derivative 1 for ``z > 0`` and 0 otherwise (0 at the kink)."""
 leaky_relu = Activation("leaky_relu", _leaky, _leaky_backward, init="he", kinks=(0.0,))

@@ -19,13 +19,22 @@ default).  Back-propagation::
     dZ_{l-1} = f_{l-1}'(Z_{l-1}) * (dZ_l @ W_l.T)
 
 :func:`grad_check` compares this against central finite differences.
+
+Speed: for the built-in activations and the mean squared error the arithmetic runs in
+:mod:`nnfunc._kernels` (samples as columns, private work arrays reused between calls, never
+visible to callers); ``_forward_plain`` and ``_value_and_grads_plain`` below are the readable
+samples-as-rows version, used for custom activations and losses, and the tests check that
+both agree to 1e-12.
 """
 
 from __future__ import annotations
 
+import math
+
 import attrs
 import numpy as np
 
+from . import _kernels
 from ._checks import (
     FloatArray,
     _describe,
@@ -107,6 +116,25 @@ def check_loss_fn(loss_fn: object, where: str) -> Loss:
     return loss_fn
 
 
+def _checked_XY(params: Params, X: object, Y: object, where: str
+                ) -> tuple[FloatArray, FloatArray]:
+    """:func:`check_XY` with a lean accept path for the hot loop: when ``X`` and ``Y`` are
+    float arrays of the right dtype and shapes whose sums are finite (one reduction each,
+    which is finite only if every entry is), they are accepted as they are; anything else
+    goes through :func:`check_XY`, which raises the typed error (or accepts, when a sum of
+    finite numbers merely overflowed)."""
+    layers = params.layers
+    if (type(X) is np.ndarray and type(Y) is np.ndarray and X.ndim == 2 and Y.ndim == 2
+            and X.dtype == layers[0].W.dtype and Y.dtype == X.dtype and X.shape[0] > 0
+            and X.shape[1] == layers[0].W.shape[0]
+            and Y.shape == (X.shape[0], layers[-1].W.shape[1])):
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = np.add.reduce(X, axis=None) + np.add.reduce(Y, axis=None)
+        if math.isfinite(total):
+            return X, Y
+    return check_XY(params, X, Y, where)
+
+
 # --- the arithmetic, without checks -----------------------------------------------------
 
 
@@ -128,6 +156,14 @@ def _forward_trace(
 
 
 def _forward(layers: tuple[Layer, ...], X: FloatArray) -> FloatArray:
+    w = _kernels.plan(layers, X.shape[0]) if _fits(layers, X) else None
+    if w is not None:
+        return _kernels.forward(layers, w, X)
+    return _forward_plain(layers, X)
+
+
+def _forward_plain(layers: tuple[Layer, ...], X: FloatArray) -> FloatArray:
+    """The reference arithmetic, samples as rows (custom activations and odd inputs)."""
     A = X
     for layer in layers:
         Z = A @ layer.W
@@ -161,9 +197,34 @@ def _penalty(layers: tuple[Layer, ...], l2: float) -> float:
     return 0.5 * l2 * sum(float(np.vdot(layer.W, layer.W)) for layer in layers)
 
 
+def _fits(layers: tuple[Layer, ...], X: FloatArray) -> bool:
+    """Whether ``X`` can go through the private kernels (a non-empty 2-D array of the params'
+    dtype and width; anything else takes the plain path, which fails or copes as before)."""
+    return (isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[0] > 0
+            and X.dtype == layers[0].W.dtype and X.shape[1] == layers[0].W.shape[0])
+
+
 def _value_and_grads(
     params: Params, X: FloatArray, Y: FloatArray, l2: float, loss_fn: Loss
 ) -> tuple[float, Params]:
+    layers = params.layers
+    w = (_kernels.plan(layers, X.shape[0])
+         if loss_fn is mse and _fits(layers, X) and Y.dtype == X.dtype else None)
+    if w is not None:
+        value, gs = _kernels.step(layers, w, X, Y, 1.0, True)
+        out = []
+        for layer, (dW, db) in zip(layers, gs, strict=True):
+            if l2:
+                dW += layer.W.dtype.type(l2) * layer.W
+            out.append(Layer._trusted(dW, db, layer.activation))
+        return value, Params._trusted(tuple(out))
+    return _value_and_grads_plain(params, X, Y, l2, loss_fn)
+
+
+def _value_and_grads_plain(
+    params: Params, X: FloatArray, Y: FloatArray, l2: float, loss_fn: Loss
+) -> tuple[float, Params]:
+    """The reference arithmetic of :func:`_value_and_grads`, samples as rows."""
     Zs, As = _forward_trace(params.layers, X)
     value = loss_fn.value(As[-1], Y)
     return value, _backward(params.layers, Zs, As, loss_fn.grad(As[-1], Y), l2)
@@ -216,7 +277,7 @@ def value_and_grads(
     batch; the returned value is the data loss, without the penalty.
     """
     p = check_params(params, "grads")
-    Xa, Ya = check_XY(p, X, Y, "grads")
+    Xa, Ya = _checked_XY(p, X, Y, "grads")
     loss_fn = check_loss_fn(loss_fn, "grads")
     return _value_and_grads(p, Xa, Ya, _check_l2(l2, "grads"), loss_fn)
 

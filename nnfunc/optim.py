@@ -22,16 +22,18 @@ Computing an update is separate from applying it.  The contract, for every optim
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import attrs
 import numpy as np
 
+from . import _kernels
 from ._checks import FloatArray, _describe, check_finite, check_float, guard_numerics
 from .errors import DTypeError, HyperParameterError, ShapeError, expected
 from .losses import mse
-from .net import _value_and_grads, check_params, check_XY
+from .net import _checked_XY, _value_and_grads, check_params
 from .params import Layer, Params
 from .schedules import Schedule, as_schedule
 
@@ -458,15 +460,28 @@ def sgd_step(params: Params, X: FloatArray, Y: FloatArray, lr: float, *, l2: flo
     Returns new params; ``lr = 0`` returns params equal to the input.
     """
     p = check_params(params, "sgd_step")
-    Xa, Ya = check_XY(p, X, Y, "sgd_step")
-    rate = _lr(lr, "sgd_step")
-    lam = check_float(l2, where="sgd_step", name="l2", low=0.0, low_open=False)
-    g = _value_and_grads(p, Xa, Ya, lam, mse)[1]
-    layers = []
-    for layer, gl in zip(p.layers, g.layers, strict=True):
+    Xa, Ya = _checked_XY(p, X, Y, "sgd_step")
+    # plain floats in range are accepted as they are; anything else goes through the checks
+    rate = lr if type(lr) is float and 0.0 <= lr < math.inf else _lr(lr, "sgd_step")
+    lam = (l2 if type(l2) is float and 0.0 <= l2 < math.inf else
+           check_float(l2, where="sgd_step", name="l2", low=0.0, low_open=False))
+    layers = p.layers
+    w = _kernels.plan(layers, Xa.shape[0])
+    out = []
+    if w is not None:
+        # -lr folded into back-propagation: G = -lr dW_data comes out new, and becomes W + G
+        gs = _kernels.step(layers, w, Xa, Ya, -rate, False)[1]
+        for layer, (G, g) in zip(layers, gs, strict=True):
+            if lam:
+                G -= layer.W.dtype.type(rate * lam) * layer.W
+            out.append(Layer._trusted(np.add(layer.W, G, out=G), np.add(layer.b, g, out=g),
+                                      layer.activation))
+        return Params._trusted(tuple(out))
+    grad = _value_and_grads(p, Xa, Ya, lam, mse)[1]
+    for layer, gl in zip(layers, grad.layers, strict=True):
         dt = layer.W.dtype.type(-rate)
         dW = np.multiply(gl.W, dt)
         db = np.multiply(gl.b, dt)
-        layers.append(Layer._trusted(np.add(layer.W, dW, out=dW), np.add(layer.b, db, out=db),
-                                     layer.activation))
-    return Params._trusted(tuple(layers))
+        out.append(Layer._trusted(np.add(layer.W, dW, out=dW), np.add(layer.b, db, out=db),
+                                  layer.activation))
+    return Params._trusted(tuple(out))
