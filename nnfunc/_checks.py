@@ -323,8 +323,10 @@ def check_result(value: Any, *, where: str, names: str, hint: str = "") -> None:
         for item in value:
             check_result(item, where=where, names=names, hint=hint)
     elif hasattr(value, "layers"):  # Params (a gradient): every W and b
-        for layer in value.layers:
-            check_result((layer.W, layer.b), where=where, names=names, hint=hint)
+        isfinite = np.isfinite
+        for layer in value.layers:  # the fast test first; the named refusal only on failure
+            if not (isfinite(layer.W).all() and isfinite(layer.b).all()):
+                check_result((layer.W, layer.b), where=where, names=names, hint=hint)
 
 
 def guard_numerics(where: str, names: str, hint: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
