@@ -234,6 +234,10 @@ class FlatRule(Generic[S]):
         ``pack(count, slot_params) -> state``: the frozen state record.
     unpack:
         ``unpack(state) -> (count, slot_params)``.
+    state_type:
+        The state record's class, when known: ``update`` refuses a state of another type
+        (:class:`~nnfunc.DTypeError`), as well as a gradient, params or state slots whose
+        layer sizes or dtype differ (:class:`~nnfunc.ShapeError`, ``DTypeError``).
     """
 
     n_slots: int
@@ -241,7 +245,6 @@ class FlatRule(Generic[S]):
     pack: Callable[[int, tuple[Params, ...]], S]
     unpack: Callable[[S], tuple[int, tuple[Params, ...]]]
     state_type: type | None = None
-    """The state record's class (``update`` refuses another), when known."""
 
 
 def _from_rule(name: str, rule: FlatRule[S], hyper: tuple[tuple[str, Any], ...],
