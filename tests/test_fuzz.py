@@ -737,9 +737,12 @@ def test_fuzz_train_resume_on_other_data(case: Case) -> None:
 
 # --- persistence, summary, pictures --------------------------------------------------------
 
-NOT_PATHS = st.sampled_from([None, 3, 2.5, b"model.npz", ["model.npz"], ("a",), DATA, P,
-                             "bad\x00name.npz", object(), {"path": "x"}]).map(
-    lambda v: (v, nf.DTypeError))
+NOT_PATHS = st.one_of(
+    st.sampled_from([None, 3, 2.5, b"model.npz", ["model.npz"], ("a",), DATA, P, X,
+                     object(), {"path": "x"}]),
+    st.integers(), st.floats(), st.binary(), st.lists(st.text(max_size=4), max_size=3),
+    st.text(max_size=8).map(lambda t: f"{t}\x00.npz"),  # a NUL character
+).map(lambda v: (v, nf.DTypeError))
 
 
 @fuzz(100)
