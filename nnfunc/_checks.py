@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -209,9 +210,33 @@ def check_float(
     return v
 
 
-def check_batch_size(batch_size: object, n_samples: int, *, where: str) -> int:
+def check_path(path: object, *, where: str, name: str = "path") -> str:
+    """``path`` (a ``str`` or an ``os.PathLike`` giving one) as a ``str``; anything else --
+    ``None``, bytes, a number, a file object, a path with a NUL character -- is refused with
+    :class:`DTypeError`.  Whether the file or folder exists is the operating system's
+    business (its own ``OSError``)."""
+    p: object = path
+    if isinstance(path, os.PathLike):
+        try:
+            p = os.fspath(path)
+        except Exception:  # a broken __fspath__
+            p = None
+    if not isinstance(p, str):
+        hint = ("Decode it first: path.decode()." if isinstance(p, bytes) else
+                "Give a file name, e.g. 'model.npz' or pathlib.Path('out') / 'model.npz'.")
+        raise DTypeError(expected(where, name, "a str or os.PathLike path", _describe(path),
+                                  hint))
+    if "\x00" in p:
+        raise DTypeError(expected(where, name, "a str or os.PathLike path",
+                                  "a str with a NUL character", "A path cannot contain '\\0'."))
+    return p
+
+
+def check_batch_size(batch_size: object, n_samples: int, *, where: str,
+                     what: str = "len(data)") -> int:
     """``batch_size`` as an int in ``[1, n_samples]``; larger than the data is refused
-    (:class:`HyperParameterError`) with the hint to use ``n_samples`` for full batch."""
+    (:class:`HyperParameterError`) with the hint to use ``n_samples`` for full batch.
+    ``what`` names ``n_samples`` in the message (``"the number of training rows"``)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
         raise DTypeError(expected(where, "batch_size", "an integer", _describe(batch_size)))
     size = int(batch_size)
@@ -219,35 +244,51 @@ def check_batch_size(batch_size: object, n_samples: int, *, where: str) -> int:
         raise HyperParameterError(expected(where, "batch_size", "an integer >= 1", str(size)))
     if size > n_samples:
         raise HyperParameterError(expected(
-            where, "batch_size", f"at most len(data) = {n_samples}", str(size),
+            where, "batch_size", f"at most {what} = {n_samples}", str(size),
             f"A batch cannot be larger than the data: use batch_size={n_samples} for "
             "full-batch gradient descent."))
     return size
 
 
-SCALE_LIMIT = 1e3
-"""Above this absolute value, data is taken to be unstandardized (:func:`warn_if_unscaled`).
+SCALE_LIMIT = 10.0
+"""Above this root mean square, a column is taken to be unstandardized (:func:`warn_if_unscaled`).
 
-A standardized column of ``n`` rows satisfies ``|z| <= sqrt(n - 1)`` (Samuelson's
-inequality), so standardized data with up to a million rows never reaches it."""
+A standardized column (``nnfunc.transform`` with a scaler fit on the same rows) has a root
+mean square of exactly 1; one fit on other rows of the same distribution stays near 1.  The
+tutorial's raw inputs (values up to 200) are far above 10."""
 
 
-def warn_if_unscaled(X: FloatArray, *, where: str, name: str, limit: float = SCALE_LIMIT,
-                     stacklevel: int = 3) -> bool:
-    """Warn :class:`ScaleWarning` when ``X`` (already validated: finite, non-empty) holds a
-    value larger than ``limit`` in absolute value; name the column and suggest
-    standardization.  Returns whether it warned.  One pass of ``abs`` and ``max``."""
-    flat = X.reshape(X.shape[0], -1) if X.ndim >= 2 else X.reshape(-1, 1)
-    col_max = np.max(np.abs(flat), axis=0)
-    col = int(np.argmax(col_max))
-    biggest = float(col_max[col])
-    if biggest <= limit:
+def warn_if_unscaled(arrays: Sequence[tuple[str, FloatArray]], *, where: str,
+                     limit: float = SCALE_LIMIT, stacklevel: int = 3) -> bool:
+    """Warn :class:`ScaleWarning` when a column of one of ``arrays`` (``(name, array)``
+    pairs, already validated: 2-D, finite, non-empty) has a root mean square above
+    ``limit``; the message names each such argument and its worst column, and suggests
+    standardization.  Returns whether it warned.
+
+    The root mean square is taken in float64, scaled by each column's largest value, so it
+    is finite (and named in the message) even for values near 1e308."""
+    found = []
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        for name, arr in arrays:
+            flat = arr.reshape(arr.shape[0], -1) if arr.ndim >= 2 else arr.reshape(-1, 1)
+            # fast accept (one dot product, no temporaries): no column's mean square exceeds
+            # the sum of them all; an overflow to inf falls through to the exact test
+            if flat.size and float(np.vdot(flat, flat)) / flat.shape[0] <= 0.99 * limit ** 2:
+                continue
+            # m * rms(x / m) with m the column's largest |x|: finite for any finite column
+            big = np.max(np.abs(flat), axis=0).astype(np.float64)
+            m = np.where(big > 0, big, 1.0)
+            rms = m * np.sqrt(np.mean(np.square(flat / m, dtype=np.float64), axis=0))
+            col = int(np.argmax(rms))
+            if not rms[col] <= limit:
+                found.append(f"{name} column {col} has a root mean square of "
+                             f"{float(rms[col]):.3g}")
+    if not found:
         return False
     warnings.warn(
-        f"{where}: {name} column {col} holds values up to {biggest:.3g} in absolute value "
-        f"(more than {limit:g}): the data does not look standardized, and training on raw "
-        "units usually diverges or crawls. Fit nnfunc.fit_scaler on the training data and "
-        "pass nnfunc.transform(scaler, ...) instead.",
+        f"{where}: {' and '.join(found)} (above {limit:g}; standardized columns have 1): the "
+        "data does not look standardized, and training on raw units is slow or unstable. Fit "
+        "scalers on the training set with nnfunc.fit_scaler and apply nnfunc.transform.",
         ScaleWarning, stacklevel=stacklevel)
     return True
 
@@ -286,8 +327,10 @@ def check_result(value: Any, *, where: str, names: str, hint: str = "") -> None:
         for item in value:
             check_result(item, where=where, names=names, hint=hint)
     elif hasattr(value, "layers"):  # Params (a gradient): every W and b
-        for layer in value.layers:
-            check_result((layer.W, layer.b), where=where, names=names, hint=hint)
+        isfinite = np.isfinite
+        for layer in value.layers:  # the fast test first; the named refusal only on failure
+            if not (isfinite(layer.W).all() and isfinite(layer.b).all()):
+                check_result((layer.W, layer.b), where=where, names=names, hint=hint)
 
 
 def guard_numerics(where: str, names: str, hint: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

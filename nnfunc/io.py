@@ -22,6 +22,11 @@ Contract:
   refuses a truncated, corrupted (zip CRC), wrong-version or foreign file with a
   :class:`~nnfunc.FileFormatError` naming the path and what was wrong.  A missing file
   or an unreadable folder raises the operating system's own ``OSError``.
+- ``path`` is a ``str`` or an ``os.PathLike``; anything else (``None``, bytes, a number,
+  an open file) is a :class:`~nnfunc.DTypeError`.  A real filesystem problem stays an
+  ``OSError`` of the usual subclass, with a message naming the path: :func:`save` to a
+  folder is ``IsADirectoryError``, into a folder that does not exist
+  ``FileNotFoundError``, into one you may not write ``PermissionError``.
 - :func:`save` is atomic: it writes a temporary file in the target's folder, flushes and
   fsyncs it, then renames it over the target with ``os.replace``.  A crash or an error
   at any point leaves the previous file, if any, intact and loadable, and removes the
@@ -37,6 +42,7 @@ data file, so nnfunc does not try.)
 
 from __future__ import annotations
 
+import errno
 import io
 import itertools
 import json
@@ -50,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import FLOAT_DTYPES, FloatArray
+from ._checks import FLOAT_DTYPES, FloatArray, check_path
 from .activations import ACTIVATIONS, Activation
 from .errors import (
     DTypeError,
@@ -78,12 +84,7 @@ _SCALERS = ("x_scaler", "y_scaler")
 
 
 def _as_path(path: object, where: str) -> Path:
-    if isinstance(path, (str, os.PathLike)):
-        p = os.fspath(path)
-        if isinstance(p, str):
-            return Path(p)
-    raise DTypeError(expected(where, "path", "a str or os.PathLike path",
-                              type(path).__name__))
+    return Path(check_path(path, where=where))
 
 
 def _activation_name(act: Activation, layer: int) -> str:
@@ -146,9 +147,22 @@ def save(model: Model, path: str | os.PathLike[str]) -> Path:
     members: dict[str, Any] = {_HEADER: np.frombuffer(blob, dtype=np.uint8), **arrays}
 
     folder = target.parent
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, f"save: path must be a file name, not a folder; "
+                                f"got the folder {str(target)!r}. Add a file name, e.g. "
+                                f"{str(target / 'model.npz')!r}", str(target))
+    if not folder.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"save: the folder of path must exist; "
+                                f"{str(folder)!r} does not (save does not create folders)",
+                                str(target))
     tmp = folder / f".{target.name}.{secrets.token_hex(8)}.tmp"
     # O_EXCL: never reuse someone else's file; mode 0o666 lets the umask decide, as open() does
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o666)
+    except OSError as err:  # the same OSError subclass, with the target in its message
+        raise type(err)(err.errno, f"save: cannot write {str(target)!r} "
+                        f"({err.strerror or err})", str(tmp)) from err
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **members)  # float and uint8 arrays only: nothing to pickle

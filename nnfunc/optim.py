@@ -30,8 +30,8 @@ import attrs
 import numpy as np
 
 from . import _kernels
-from ._checks import FloatArray, check_float
-from .errors import DTypeError, expected
+from ._checks import FloatArray, _describe, check_finite, check_float, guard_numerics
+from .errors import DTypeError, HyperParameterError, ShapeError, expected
 from .losses import mse
 from .net import _checked_XY, _value_and_grads, check_params
 from .params import Layer, Params
@@ -85,22 +85,61 @@ class Optimizer(Generic[S]):
         return f"{self.name}({args})"
 
 
+def _check_like(template: Params, other: object, where: str, name: str) -> Params:
+    """``other`` as a ``Params`` with ``template``'s layer sizes (:class:`ShapeError`
+    otherwise) and dtype (:class:`DTypeError`)."""
+    o = check_params(other, where, name)
+    if o.sizes != template.sizes:
+        raise ShapeError(expected(where, name, f"layer sizes {list(template.sizes)}, like params",
+                                  f"sizes {list(o.sizes)}"))
+    if o.dtype != template.dtype:
+        raise DTypeError(expected(where, name, f"dtype {template.dtype}, like params",
+                                  str(o.dtype)))
+    return o
+
+
 def tree_map(fn: Callable[..., FloatArray], tree: Params, *rest: Params) -> Params:
     """Apply ``fn`` to every ``W`` and every ``b`` of ``tree`` (and the matching arrays of
-    ``rest``), giving a new ``Params`` of the same structure.  ``fn`` must return new arrays
-    (they are made read-only); the dtype is whatever ``fn`` returns."""
+    ``rest``, which must have ``tree``'s layer sizes), giving a new ``Params`` of the same
+    structure.  ``fn`` must return new arrays of the same shape (they are made read-only);
+    the dtype is whatever ``fn`` returns, float32 or float64."""
+    where = "tree_map"
+    if not callable(fn):
+        raise DTypeError(expected(where, "fn", "a function of arrays", _describe(fn)))
+    tree = check_params(tree, where, "tree")
+    for k, r in enumerate(rest):
+        if check_params(r, where, f"rest[{k}]").sizes != tree.sizes:
+            raise ShapeError(expected(where, f"rest[{k}]", f"layer sizes {list(tree.sizes)}, "
+                                      "like tree", f"sizes {list(r.sizes)}"))
     layers = []
     for i, layer in enumerate(tree.layers):
         others = [r.layers[i] for r in rest]
-        W = fn(layer.W, *(o.W for o in others))
-        b = fn(layer.b, *(o.b for o in others))
-        layers.append(Layer._trusted(np.asarray(W), np.asarray(b), layer.activation))
+        W = _returned(fn(layer.W, *(o.W for o in others)), layer.W, where, i, "W")
+        b = _returned(fn(layer.b, *(o.b for o in others)), layer.b, where, i, "b")
+        if W.dtype != b.dtype:
+            raise DTypeError(expected(f"{where} layer {i}", "fn", "one dtype for W and b",
+                                      f"W {W.dtype} and b {b.dtype}"))
+        layers.append(Layer._trusted(W, b, layer.activation))
     return Params._trusted(tuple(layers))
+
+
+def _returned(out: object, arg: FloatArray, where: str, layer: int, field: str) -> FloatArray:
+    """What ``tree_map``'s ``fn`` returned for ``arg``: a float32/float64 array of its shape."""
+    arr = np.asarray(out)
+    if arr.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise DTypeError(expected(f"{where} layer {layer}", "fn", f"to return float arrays "
+                                  f"for {field}", f"dtype {arr.dtype}"))
+    if arr.shape != arg.shape:
+        raise ShapeError(expected(f"{where} layer {layer}", "fn", f"to return shape "
+                                  f"{arg.shape} for {field}", f"shape {arr.shape}"))
+    if arr.flags.writeable and not arr.flags.owndata:
+        arr = arr.copy()  # a view of someone else's array: a private copy, to be frozen
+    return arr
 
 
 def zeros_like(params: Params) -> Params:
     """A ``Params`` of zeros with the shapes and dtype of ``params``."""
-    return tree_map(np.zeros_like, params)
+    return tree_map(np.zeros_like, check_params(params, "zeros_like"))
 
 
 def _leaves(p: Params) -> list[FloatArray]:
@@ -156,12 +195,20 @@ def _add(params: Params, updates: Params) -> Params:
 
 def apply_updates(params: Params, updates: Params) -> Params:
     """``params + updates`` layer by layer; a new ``Params`` of the params' dtype."""
-    p = check_params(params, "apply_updates")
-    u = check_params(updates, "apply_updates")
+    where = "apply_updates"
+    p = check_params(params, where)
+    u = check_params(updates, where, "updates")
     if p.sizes != u.sizes:
-        raise DTypeError(expected("apply_updates", "updates", f"sizes {p.sizes} like params",
-                                  f"sizes {u.sizes}"))
-    return tree_map(lambda a, d: a + d.astype(a.dtype, copy=False), p, u)
+        raise ShapeError(expected(where, "updates", f"layer sizes {list(p.sizes)}, like params",
+                                  f"sizes {list(u.sizes)}"))
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _add(p, u)
+    for i, layer in enumerate(out.layers):
+        for field in ("W", "b"):
+            check_finite(getattr(layer, field), where=f"{where} layer {i}",
+                         name=f"params + updates ({field})",
+                         hint="The updates are too large: lower the learning rate.")
+    return out
 
 
 Slots = tuple[FloatArray, ...]
@@ -187,12 +234,17 @@ class FlatRule(Generic[S]):
         ``pack(count, slot_params) -> state``: the frozen state record.
     unpack:
         ``unpack(state) -> (count, slot_params)``.
+    state_type:
+        The state record's class, when known: ``update`` refuses a state of another type
+        (:class:`~nnfunc.DTypeError`), as well as a gradient, params or state slots whose
+        layer sizes or dtype differ (:class:`~nnfunc.ShapeError`, ``DTypeError``).
     """
 
     n_slots: int
     step: Callable[[FloatArray, Slots, int], tuple[FloatArray, Slots]]
     pack: Callable[[int, tuple[Params, ...]], S]
     unpack: Callable[[S], tuple[int, tuple[Params, ...]]]
+    state_type: type | None = None
 
 
 def _from_rule(name: str, rule: FlatRule[S], hyper: tuple[tuple[str, Any], ...],
@@ -204,12 +256,38 @@ def _from_rule(name: str, rule: FlatRule[S], hyper: tuple[tuple[str, Any], ...],
                                   for _ in range(rule.n_slots)))
 
     def update(g: Params, state: S, params: Params) -> tuple[Params, S]:
+        where = f"{name}.update"
+        p = check_params(params, where)
+        g = _check_like(p, g, where, "grads")
+        count, slots = _check_state(rule, state, p, where)
         layout = _Layout.of(g)
-        count, slots = rule.unpack(state)
         u, new = rule.step(_flatten(g), tuple(_flatten(s) for s in slots), count)
         return layout.unflatten(u), rule.pack(count + 1, tuple(layout.unflatten(a) for a in new))
 
     return Optimizer(name, init, update, hyper, sched, rule)
+
+
+def _check_state(rule: FlatRule[S], state: object, p: Params, where: str
+                 ) -> tuple[int, tuple[Params, ...]]:
+    """``state`` unpacked: of the rule's record type, a count >= 0, and slots like ``p``."""
+    kind = rule.state_type
+    if kind is not None and not isinstance(state, kind):
+        raise DTypeError(expected(where, "state", f"an nnfunc.{kind.__name__} from this "
+                                  "optimizer's init", _describe(state),
+                                  "Make it with opt.init(params); states of different "
+                                  "optimizers do not mix."))
+    count, slots = rule.unpack(state)  # type: ignore[arg-type]
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise DTypeError(expected(where, "state.count", "an integer", _describe(count)))
+    if count < 0:
+        raise HyperParameterError(expected(where, "state.count", "an integer >= 0", str(count)))
+    kind_of_state: Any = type(state)
+    names = ([f.name for f in attrs.fields(kind_of_state) if f.name != "count"]
+             if attrs.has(kind_of_state) else [])
+    for k, slot in enumerate(slots):
+        _check_like(p, slot, where, f"state.{names[k]}" if k < len(names) else
+                    f"state slot {k}")
+    return count, slots
 
 
 def _lr(lr: float, where: str) -> float:
@@ -244,7 +322,8 @@ def sgd(lr: float | Schedule = 0.01) -> Optimizer[SgdState]:
     def step(g: FloatArray, slots: Slots, count: int) -> tuple[FloatArray, Slots]:
         return np.multiply(g, g.dtype.type(-rate(count))), ()
 
-    rule = FlatRule(0, step, lambda count, _: SgdState(count), lambda st: (st.count, ()))
+    rule = FlatRule(0, step, lambda count, _: SgdState(count), lambda st: (st.count, ()),
+                    SgdState)
     return _from_rule("sgd", rule, (("lr", _show(sched)),), sched)
 
 
@@ -301,7 +380,7 @@ def momentum(lr: float | Schedule = 0.01, beta: float = 0.9, *, nesterov: bool =
         return u, (v,)
 
     rule = FlatRule(1, step, lambda count, s: MomentumState(count, s[0]),
-                    lambda st: (st.count, (st.velocity,)))
+                    lambda st: (st.count, (st.velocity,)), MomentumState)
     return _from_rule("nesterov" if nesterov else "momentum", rule,
                       (("lr", _show(sched)), ("beta", b)), sched)
 
@@ -368,11 +447,13 @@ def adam(lr: float | Schedule = 0.01, b1: float = 0.9, b2: float = 0.999, eps: f
         return u, (m, v)
 
     rule = FlatRule(2, step, lambda count, s: AdamState(count, s[0], s[1]),
-                    lambda st: (st.count, (st.mu, st.nu)))
+                    lambda st: (st.count, (st.mu, st.nu)), AdamState)
     return _from_rule("adam", rule, (("lr", _show(sched)), ("b1", beta1), ("b2", beta2),
                                      ("eps", epsilon)), sched)
 
 
+@guard_numerics("sgd_step", "X, Y, params and lr",
+                "The step overflowed: lower lr, or standardize the data (nnfunc.fit_scaler).")
 def sgd_step(params: Params, X: FloatArray, Y: FloatArray, lr: float, *, l2: float = 0.0
              ) -> Params:
     """Step 8: one plain gradient-descent update on the batch ``(X, Y)``.

@@ -12,14 +12,15 @@ figure displays itself; elsewhere, ``fig.savefig(...)``.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._checks import FloatArray, MatrixLike, as_float_array
-from .errors import DataError, DTypeError, ShapeError, expected
+from ._checks import FloatArray, MatrixLike, _describe, as_float_array, check_path
+from .errors import DataError, DTypeError, NonFiniteError, ShapeError, expected
 from .model import Model, predict
 from .train import History
 
@@ -32,6 +33,8 @@ INSTALL_HINT = "pip install 'nnfunc[plot]'"
 """How to get the plotting extra."""
 
 _MAX_POINTS = 4000  # points per scatter panel; more only blot the picture
+_MAX_SHOWN = 1e300  # loss values beyond this are not drawn (matplotlib's limits overflow)
+_MIN_LOG = 1e-300
 
 
 def _figure(where: str, width: float, height: float) -> Figure:
@@ -47,9 +50,31 @@ def _figure(where: str, width: float, height: float) -> Figure:
     return fig
 
 
-def _save(fig: Figure, path: str | os.PathLike[str] | None) -> None:
+def _save(fig: Figure, path: str | None) -> None:
     if path is not None:
-        fig.savefig(os.fspath(path), dpi=110)
+        with np.errstate(all="ignore"):  # Agg's own arithmetic on extreme (finite) data
+            fig.savefig(path, dpi=110)
+
+
+def _check_common(path: object, title: object, where: str) -> str | None:
+    """``path`` (None or a path) and ``title`` (None or a str), checked before any drawing."""
+    if title is not None and not isinstance(title, str):
+        raise DTypeError(expected(where, "title", "None or a str", _describe(title)))
+    return None if path is None else check_path(path, where=where)
+
+
+def _curve(history: History, attr: str, where: str, n: int | None) -> FloatArray | None:
+    """``history.<attr>`` as a 1-D float array (NaN and inf allowed: they are not drawn)."""
+    values = getattr(history, attr)
+    if values is None and attr != "train_loss":
+        return None
+    name = f"history.{attr}"
+    if not isinstance(values, np.ndarray) or values.dtype.kind != "f":
+        raise DTypeError(expected(where, name, "a float array (n_epochs,)", _describe(values)))
+    if values.ndim != 1 or (n is not None and values.shape[0] != n):
+        should = "1-D (n_epochs,)" if n is None else f"shape ({n},), like history.train_loss"
+        raise ShapeError(expected(where, name, should, f"shape {values.shape}"))
+    return values.astype(np.float64)
 
 
 def plot_history(history: History, path: str | os.PathLike[str] | None = None, *,
@@ -63,37 +88,49 @@ def plot_history(history: History, path: str | os.PathLike[str] | None = None, *
     where = "plot_history"
     if not isinstance(history, History):
         raise DTypeError(expected(where, "history", "an nnfunc.History (TrainResult.history)",
-                                  type(history).__name__))
+                                  _describe(history),
+                                  "Pass result.history." if hasattr(history, "history") else ""))
+    target = _check_common(path, title, where)
     curves: list[tuple[str, FloatArray]] = []
+    n: int | None = None
     for label, attr in (("train", "train_loss"), ("validation", "val_loss"),
                         ("test", "test_loss")):
-        values = getattr(history, attr, None)
+        values = _curve(history, attr, where, n)
         if values is not None:
-            curves.append((label, np.asarray(values, dtype=np.float64)))
+            curves.append((label, values))
+            n = values.shape[0]
     n_epochs = len(curves[0][1])
     if n_epochs == 0:
         raise DataError(expected(where, "history", "at least one epoch", "0 epochs"))
     fig = _figure(where, 6.4, 4.0)
     from matplotlib.ticker import MaxNLocator  # present: _figure imported matplotlib
 
-    ax = fig.add_subplot()
-    epochs = np.arange(1, n_epochs + 1)
-    # train wide and pale underneath, so the others stay visible when they coincide
-    styles = {"train": ("-", 3.0, 0.55), "validation": ("--", 1.5, 1.0), "test": (":", 1.8, 1.0)}
-    for label, values in curves:
-        finite = values[np.isfinite(values)]
-        final = f" (last {finite[-1]:.2e})" if finite.size else ""
-        style, width, alpha = styles[label]
-        ax.plot(epochs[:len(values)], values, style, marker="." if n_epochs < 30 else None,
-                label=f"{label}{final}", linewidth=width, alpha=alpha)
-    ax.set_yscale("log")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("mean squared error (standardized)")
-    ax.set_title(title if title is not None else f"loss per epoch ({n_epochs} epochs)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    _save(fig, path)
+    with np.errstate(all="ignore"):  # matplotlib's own arithmetic on extreme values
+        ax = fig.add_subplot()
+        epochs = np.arange(1, n_epochs + 1)
+        # train wide and pale underneath, so the others stay visible when they coincide
+        styles = {"train": ("-", 3.0, 0.55), "validation": ("--", 1.5, 1.0),
+                  "test": (":", 1.8, 1.0)}
+        positive = False
+        for label, values in curves:
+            finite = values[np.isfinite(values)]
+            final = f" (last {finite[-1]:.2e})" if finite.size else ""
+            style, width, alpha = styles[label]
+            # NaN, inf and values beyond +-1e300 (a diverged run) are not drawn
+            big = np.abs(np.nan_to_num(values, nan=np.inf)) > _MAX_SHOWN
+            shown = np.where(big, np.nan, values)
+            positive = positive or bool((shown > _MIN_LOG).any())
+            ax.plot(epochs[:len(values)], shown, style, marker="." if n_epochs < 30 else None,
+                    label=f"{label}{final}", linewidth=width, alpha=alpha)
+        if positive:  # a log scale needs something positive to show
+            ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("mean squared error (standardized)")
+        ax.set_title(title if title is not None else f"loss per epoch ({n_epochs} epochs)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    _save(fig, target)
     return fig
 
 
@@ -127,11 +164,18 @@ def plot_predictions(
     4,000 evenly spaced rows are drawn (the RMSE uses all of them).
     """
     where = "plot_predictions"
+    target = _check_common(path, title, where)
     if isinstance(model, Model):
         if X_raw is None:
             raise DTypeError(expected(where, "X_raw", "the inputs to predict from, with a Model",
                                       "None"))
-        pred = predict(model, X_raw)
+        Xa = as_float_array(X_raw, where=where, name="X_raw", ndim=2,
+                            shape_doc="(n_samples, n_features)")
+        n_in = model.params.layers[0].n_in
+        if Xa.shape[1] != n_in:
+            raise ShapeError(expected(where, "X_raw", f"{n_in} columns, like the model's "
+                                      "inputs", f"{Xa.shape[1]} columns"))
+        pred = predict(model, Xa)
     else:
         if X_raw is not None:
             raise DTypeError(expected(where, "X_raw", "None when predictions are passed",
@@ -144,26 +188,44 @@ def plot_predictions(
         raise ShapeError(expected(where, "Y_raw", f"shape {pred.shape}, like the predictions",
                                   f"shape {Y.shape}"))
     n, m = pred.shape
+    if names is not None and (isinstance(names, (str, bytes))
+                              or not isinstance(names, Sequence)):
+        raise DTypeError(expected(where, "names", f"None or a list of {m} strings",
+                                  _describe(names)))
     labels = [f"output {k}" for k in range(m)] if names is None else list(names)
-    if len(labels) != m or not all(isinstance(s, str) for s in labels):
+    if not all(isinstance(s, str) for s in labels):
+        raise DTypeError(expected(where, "names", f"{m} strings, one per output",
+                                  repr(names)[:80]))
+    if len(labels) != m:
         raise ShapeError(expected(where, "names", f"{m} strings, one per output", repr(names)))
+    with np.errstate(all="ignore"):
+        lo_all = float(min(np.min(pred), np.min(Y)))
+        hi_all = float(max(np.max(pred), np.max(Y)))
+        span_ok = math.isfinite((hi_all - lo_all) * 16.0)
+    if not span_ok:  # matplotlib cannot draw axes wider than the float range
+        raise NonFiniteError(expected(
+            where, "Y_raw and the predictions", "within a range a plot can show "
+            "(max - min below about 1e307)", f"values from {lo_all:.3g} to {hi_all:.3g}",
+            "Plot standardized values (nnfunc.transform) instead."))
     rows = np.linspace(0, n - 1, min(n, _MAX_POINTS)).round().astype(np.intp)
     fig = _figure(where, 3.6 * m + 0.4, 3.8)
     axes: Any = fig.subplots(1, m, squeeze=False)[0]
     for k in range(m):
         ax = axes[k]
         t, p = Y[:, k].astype(np.float64), pred[:, k].astype(np.float64)
-        rmse = float(np.sqrt(np.mean((p - t) ** 2)))
+        with np.errstate(over="ignore", under="ignore"):  # finite data near 1e308: RMSE inf
+            rmse = float(np.sqrt(np.mean(np.square(p - t))))
         lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
-        ax.plot([lo, hi], [lo, hi], color="0.5", linewidth=1, label="perfect")
-        ax.scatter(t[rows], p[rows], s=5, alpha=0.5, color="C0", label="samples")
-        ax.set_title(f"{labels[k]}   RMSE {rmse:.3g}")
-        ax.set_xlabel("true")
-        ax.set_ylabel("predicted")
-        ax.set_aspect("equal", adjustable="datalim")
-        ax.grid(True, alpha=0.3)
+        with np.errstate(all="ignore"):  # matplotlib's own arithmetic on extreme data
+            ax.plot([lo, hi], [lo, hi], color="0.5", linewidth=1, label="perfect")
+            ax.scatter(t[rows], p[rows], s=5, alpha=0.5, color="C0", label="samples")
+            ax.set_title(f"{labels[k]}   RMSE {rmse:.3g}")
+            ax.set_xlabel("true")
+            ax.set_ylabel("predicted")
+            ax.set_aspect("equal", adjustable="datalim")
+            ax.grid(True, alpha=0.3)
     axes[0].legend(loc="upper left")
     if title is not None:
         fig.suptitle(title)
-    _save(fig, path)
+    _save(fig, target)
     return fig

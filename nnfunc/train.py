@@ -46,8 +46,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _kernels
-from ._checks import FloatArray, check_float, check_int, check_rng, freeze
-from .data import Dataset
+from ._checks import (
+    SCALE_LIMIT,
+    FloatArray,
+    _describe,
+    check_batch_size,
+    check_float,
+    check_int,
+    check_rng,
+    freeze,
+    warn_if_unscaled,
+)
+from .data import Dataset, check_dataset
 from .errors import (
     DataError,
     DeadUnitsWarning,
@@ -55,12 +65,11 @@ from .errors import (
     DTypeError,
     HyperParameterError,
     NnfuncWarning,
-    ScaleWarning,
     ShapeError,
     expected,
 )
 from .losses import mse
-from .net import _forward, _forward_trace, _penalty, _value_and_grads, check_params, check_XY
+from .net import _forward, _forward_trace, _penalty, _value_and_grads, check_params
 from .optim import FlatRule, Optimizer, _add, _flatten, _Layout, _leaves, _unflatten, adam
 from .params import Params
 from .schedules import cosine
@@ -84,9 +93,8 @@ WARMUP_FRACTION = 0.05
 """The default schedule's linear warm-up, as a fraction of all steps."""
 REVIVE_BIAS = 0.1
 """The bias a revived ReLU unit restarts with (slightly positive, so it starts alive)."""
-SCALE_LIMIT = 10.0
-"""``train`` warns (:class:`ScaleWarning`) when a column of ``X`` or ``Y`` has a root mean
-square above this; standardized columns have exactly 1."""
+# SCALE_LIMIT (from nnfunc._checks, 10.0): train warns (ScaleWarning) when a column of
+# data.X or data.Y has a root mean square above it; standardized columns have exactly 1.
 
 
 @attrs.frozen(slots=True, eq=False, repr=False)
@@ -210,11 +218,37 @@ class TrainResult:
         return f"TrainResult({self.params!r}, {self.history!r}, {self.optimizer!r}{extra})"
 
 
-def _check_dataset(data: object, where: str, name: str) -> Dataset:
-    if not isinstance(data, Dataset):
-        raise DTypeError(expected(where, name, "an nnfunc.Dataset", type(data).__name__,
-                                  "Wrap arrays with nnfunc.Dataset(X, Y)."))
-    return data
+def _check_resumable(prev: TrainResult, where: str) -> None:
+    """A ``TrainResult`` passed as ``params``: its parts must be what ``train`` made."""
+    check_params(prev.last_params, where, "params.last_params")
+    if not isinstance(prev.optimizer, Optimizer):
+        raise DTypeError(expected(where, "params.optimizer", "an nnfunc.Optimizer",
+                                  _describe(prev.optimizer)))
+    if not isinstance(prev.history, History):
+        raise DTypeError(expected(where, "params.history", "an nnfunc.History",
+                                  _describe(prev.history)))
+
+
+def _data_arrays(p: Params, ds: Dataset, where: str, name: str, resumed: bool
+                 ) -> tuple[FloatArray, FloatArray]:
+    """``ds.X`` and ``ds.Y`` (a Dataset: 2-D, finite, row for row), checked against ``p``'s
+    input and output widths and dtype; the message names ``name.X`` or ``name.Y``."""
+    whose = "the resumed run's params" if resumed else "the params"
+    n_in, n_out = p.layers[0].n_in, p.layers[-1].n_out
+    for field, arr, width, layer in (("X", ds.X, n_in, f"layer 0 has n_in={n_in}"),
+                                     ("Y", ds.Y, n_out,
+                                      f"layer {len(p.layers) - 1} has n_out={n_out}")):
+        if arr.shape[1] != width:
+            hint = ("A TrainResult continues on the data it was trained on." if resumed else
+                    f"Make params for this data: nnfunc.init([{ds.X.shape[1]}, ..., "
+                    f"{ds.Y.shape[1]}], ...).")
+            raise ShapeError(expected(where, f"{name}.{field}", f"{width} columns, like {whose} "
+                                      f"({layer})", f"{arr.shape[1]} columns", hint))
+        if arr.dtype != p.dtype:
+            raise DTypeError(expected(where, f"{name}.{field}", f"dtype {p.dtype}, like {whose}",
+                                      str(arr.dtype), f"Make the Dataset from "
+                                      f"{field}.astype(np.{p.dtype}), or init(..., dtype=...)."))
+    return ds.X, ds.Y
 
 
 def default_optimizer(epochs: int, steps_per_epoch: int) -> Optimizer[Any]:
@@ -225,25 +259,6 @@ def default_optimizer(epochs: int, steps_per_epoch: int) -> Optimizer[Any]:
                 * check_int(steps_per_epoch, where="default_optimizer", name="steps_per_epoch",
                             low=1))
     return adam(cosine(DEFAULT_LR, total, warmup_steps=int(WARMUP_FRACTION * total)))
-
-
-def _check_scale(X: FloatArray, Y: FloatArray) -> None:
-    found = []
-    with np.errstate(all="ignore"):
-        for name, arr in (("X", X), ("Y", Y)):
-            # every column's mean square is at most the sum of them all (one dot product)
-            if float(np.vdot(arr, arr)) / arr.shape[0] <= 0.99 * SCALE_LIMIT ** 2:
-                continue
-            rms = np.sqrt(np.einsum("ij,ij->j", arr, arr, dtype=np.float64) / arr.shape[0])
-            col = int(np.argmax(rms))
-            if not rms[col] <= SCALE_LIMIT:
-                found.append(f"data.{name} column {col} has a root mean square of "
-                             f"{float(rms[col]):.3g}")
-    if found:
-        warnings.warn(
-            f"train: {' and '.join(found)} (above {SCALE_LIMIT:g}; standardized columns have 1). "
-            "Unstandardized data makes training slow or unstable: fit scalers on the training "
-            "set with nnfunc.fit_scaler and apply nnfunc.transform.", ScaleWarning, stacklevel=3)
 
 
 BoolArray = NDArray[np.bool_]
@@ -432,13 +447,20 @@ def train(
     """
     where = "train"
     prev: TrainResult | None = params if isinstance(params, TrainResult) else None
-    p = check_params(prev.last_params if prev is not None else params, where)
-    ds = _check_dataset(data, where, "data")
-    X_all, Y_all = check_XY(p, ds.X, ds.Y, where)
+    if prev is None and not isinstance(params, Params):
+        raise DTypeError(expected(where, "params", "an nnfunc.Params, or a TrainResult to "
+                                  "resume", _describe(params),
+                                  "Make params with nnfunc.init(sizes, activations, rng)."))
+    if prev is not None:
+        _check_resumable(prev, where)
+        p = prev.last_params
+    else:
+        p = check_params(params, where)
+    resumed = prev is not None
+    X_all, Y_all = _data_arrays(p, check_dataset(data, where, "data"), where, "data", resumed)
     test_xy = None
     if test is not None:
-        te = _check_dataset(test, where, "test")
-        test_xy = check_XY(p, te.X, te.Y, where)
+        test_xy = _data_arrays(p, check_dataset(test, where, "test"), where, "test", resumed)
     rng = check_rng(rng, where=where)
     n_epochs = check_int(epochs, where=where, name="epochs", low=0)
     n_all = X_all.shape[0]
@@ -461,14 +483,12 @@ def train(
     n = n_all - n_val
 
     # --- hyper-parameters ----------------------------------------------------------------
+    what = "len(data)" if n_val == 0 else "the number of training rows (without validation)"
     if batch_size is None:
-        size = prev.batch_size if prev is not None else min(DEFAULT_BATCH_SIZE, n)
+        size = check_batch_size(prev.batch_size, n, where=where, what=what
+                                ) if prev is not None else min(DEFAULT_BATCH_SIZE, n)
     else:
-        size = check_int(batch_size, where=where, name="batch_size", low=1)
-    if size > n:
-        what = "len(data)" if n_val == 0 else "the number of training rows"
-        raise ShapeError(expected(where, "batch_size", f"at most {what} = {n}", str(size),
-                                  f"Use batch_size={n} for full-batch training."))
+        size = check_batch_size(batch_size, n, where=where, what=what)
     steps = -(-n // size)
     if l2 is None:
         lam = prev.l2 if prev is not None else 0.0
@@ -498,11 +518,16 @@ def train(
         revive_until = prev.revive_epochs if prev is not None else n_epochs // 2
     else:
         revive_until = check_int(revive_epochs, where=where, name="revive_epochs", low=0)
+    if on_epoch is not None and not callable(on_epoch):
+        raise DTypeError(expected(where, "on_epoch", "None or a function "
+                                  "on_epoch(epoch, params, history)", _describe(on_epoch)))
     every = 0
-    if isinstance(verbose, bool):
+    if isinstance(verbose, (bool, np.bool_)):
         every = max(1, n_epochs // 10) if verbose else 0
     else:
         every = check_int(verbose, where=where, name="verbose", low=0)
+    if not isinstance(progress, (bool, np.bool_)):
+        raise DTypeError(expected(where, "progress", "True or False", _describe(progress)))
     tqdm: Any = None
     if progress:
         try:
@@ -527,7 +552,7 @@ def train(
     else:
         X, Y = X_all, Y_all
         val_xy = None
-    _check_scale(X, Y)
+    warn_if_unscaled((("data.X", X), ("data.Y", Y)), where=where)
 
     # --- the run so far (a resumed one carries its history) --------------------------------
     start = prev.epochs if prev is not None else 0
@@ -641,8 +666,9 @@ def train(
     except KeyboardInterrupt:
         rng.bit_generator.state = rng_at_boundary
         done = snapshot.epochs
+        moment = "after" if done == epoch + 1 else "during"
         warnings.warn(
-            f"train: interrupted (KeyboardInterrupt) during epoch {epoch + 1}; returning the "
+            f"train: interrupted (KeyboardInterrupt) {moment} epoch {epoch + 1}; returning the "
             f"{done} completed epoch(s) with interrupted=True. Resume with "
             "train(result, data, rng, epochs=...).", NnfuncWarning, stacklevel=2)
         out = attrs.evolve(snapshot, interrupted=True)

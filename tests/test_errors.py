@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -52,8 +55,9 @@ Y = np.ones((4, 1))
          r"sgd_step: lr must be a finite number"),
         (lambda: nf.train(P, nf.Dataset(X, Y), RNG, epochs=-1), nf.HyperParameterError,
          r"train: epochs must be an integer >= 0; got -1"),
-        (lambda: nf.train(P, nf.Dataset(X, Y), RNG, batch_size=5), nf.ShapeError,
-         r"train: batch_size must be at most len\(data\) = 4; got 5. Use batch_size=4"),
+        (lambda: nf.train(P, nf.Dataset(X, Y), RNG, batch_size=5), nf.HyperParameterError,
+         r"train: batch_size must be at most len\(data\) = 4; got 5. A batch cannot be larger "
+         r"than the data: use batch_size=4 for full-batch"),
         (lambda: nf.split(nf.Dataset(X, Y), 1.5), nf.HyperParameterError,
          r"split: test_fraction must be a finite number in \(0.0, 1.0\); got 1.5"),
         (lambda: nf.Params((nf.Layer(np.ones((2, 3)), np.ones(3), "relu"),
@@ -252,3 +256,154 @@ def test_predict_refuses_inputs_that_overflow_the_models_dtype() -> None:
     with pytest.raises(nf.NonFiniteError, match=r"predict: X_raw and the model must be small"):
         nf.predict(model, [[1e300, 1.0]])
     assert nf.predict(model, [[1.0, 1.0]]).dtype == np.float32
+
+
+# --- training: faults and interruptions --------------------------------------------------
+
+TRAIN_DATA = nf.Dataset(np.random.default_rng(5).normal(size=(40, 2)),
+                        np.random.default_rng(6).normal(size=(40, 1)))
+
+
+def _custom(opt: nf.Optimizer[Any]) -> nf.Optimizer[Any]:
+    """The same optimizer known only by init/update: train's step-by-step path."""
+    return nf.Optimizer("custom", opt.init, opt.update)
+
+
+@pytest.mark.parametrize("path", ["flat", "step by step"])
+@pytest.mark.parametrize(("what", "lr", "scale"), [
+    ("huge learning rate", 1e300, 1.0),
+    ("huge but finite data", 0.1, 1e200),
+    ("data near the float limit", 0.1, 1e307),
+])
+def test_an_overflow_in_a_training_step_is_a_divergence_error(
+        path: str, what: str, lr: float, scale: float) -> None:
+    """Under np.errstate(all="raise") (conftest) and warnings as errors: never a
+    FloatingPointError or RuntimeWarning, always DivergenceError with the last finite params."""
+    data = nf.Dataset(TRAIN_DATA.X * scale, TRAIN_DATA.Y * scale)
+    opt = nf.sgd(lr) if path == "flat" else _custom(nf.sgd(lr))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", nf.ScaleWarning)  # the huge data is warned about
+        with pytest.raises(nf.DivergenceError, match=r"^train: the (loss|gradient|training "
+                                                     r"loss) became non-finite in epoch 1") as info:
+            nf.train(P, data, np.random.default_rng(0), epochs=3, batch_size=8, optimizer=opt)
+    last = info.value.last_finite
+    assert isinstance(last, nf.Params)
+    assert all(np.isfinite(layer.W).all() and np.isfinite(layer.b).all() for layer in last.layers)
+    assert info.value.result.epochs == 0
+
+
+def test_huge_data_warns_naming_the_column_then_diverges_cleanly() -> None:
+    data = nf.Dataset(TRAIN_DATA.X * [1.0, 1e200], TRAIN_DATA.Y)
+    with pytest.warns(nf.ScaleWarning, match=r"^train: data.X column 1 has a root mean square "
+                                             r"of [\d.]+e\+(199|200) \(above 10"):
+        with pytest.raises(nf.DivergenceError):
+            nf.train(P, data, np.random.default_rng(0), epochs=1, optimizer=nf.sgd(0.1))
+
+
+def test_sgd_step_and_apply_updates_refuse_an_overflow() -> None:
+    with pytest.raises(nf.NonFiniteError, match=r"^sgd_step: X, Y, params and lr must be small"):
+        nf.sgd_step(P, X * 1e200, Y, 1e300)
+    huge = nf.tree_map(lambda a: np.full_like(a, 1.7e308), P)
+    with pytest.raises(nf.NonFiniteError, match=r"^apply_updates layer 0: params \+ updates \(W\) "
+                                                r"must be finite"):
+        nf.apply_updates(huge, huge)
+
+
+@pytest.mark.parametrize("where", ["on_epoch", "gradient step", "optimizer update"])
+def test_ctrl_c_returns_exactly_the_completed_epochs(
+        where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """KeyboardInterrupt in epoch 3 (through the callback, a patched gradient step, or the
+    optimizer's update mid-epoch): the result is the clean 2-epoch run (3 for on_epoch, which
+    runs after its epoch completed), params and history, with interrupted=True."""
+    base = nf.sgd(0.05)
+    steps = 5  # 40 rows, batch 8
+    calls = {"n": 0}
+
+    def flaky_update(g: nf.Params, state: Any, params: nf.Params) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2 * steps + 3:  # the 3rd step of epoch 3
+            raise KeyboardInterrupt
+        return base.update(g, state, params)
+
+    opt = _custom(base)
+    kw: dict[str, Any] = {}
+    done = 2
+    if where == "on_epoch":
+        def stop(epoch: int, params: nf.Params, history: nf.History) -> None:
+            if epoch == 2:
+                raise KeyboardInterrupt
+        kw["on_epoch"] = stop
+        done = 3
+    elif where == "gradient step":
+        train_module = importlib.import_module("nnfunc.train")
+        real = train_module._value_and_grads
+
+        def flaky_grads(*args: Any) -> Any:
+            calls["n"] += 1
+            if calls["n"] == 2 * steps + 3:
+                raise KeyboardInterrupt
+            return real(*args)
+        monkeypatch.setattr(train_module, "_value_and_grads", flaky_grads)
+    else:
+        opt = nf.Optimizer("custom", base.init, flaky_update)
+    settings: dict[str, Any] = {"epochs": 6, "batch_size": 8, "revive_epochs": 0,
+                                "val_fraction": 0.0, "test": TRAIN_DATA}
+    moment = "after epoch 3" if done == 3 else "during epoch 3"
+    with pytest.warns(nf.NnfuncWarning, match=rf"interrupted \(KeyboardInterrupt\) {moment}; "
+                                              rf"returning the {done} completed"):
+        part = nf.train(P, TRAIN_DATA, np.random.default_rng(0), optimizer=opt, **settings, **kw)
+    monkeypatch.undo()
+    clean = nf.train(P, TRAIN_DATA, np.random.default_rng(0), optimizer=_custom(base),
+                     **{**settings, "epochs": done})
+    assert part.interrupted and not clean.interrupted
+    assert part.epochs == done and part.params == clean.params
+    assert part.history == clean.history and part.state == clean.state
+
+
+# --- files: a real filesystem problem is the usual OSError, naming the path --------------
+
+MODEL = nf.Model(P, nf.fit_scaler(TRAIN_DATA.X), nf.fit_scaler(TRAIN_DATA.Y))
+
+
+def test_saving_to_a_folder_or_a_missing_folder_is_a_clear_oserror(tmp_path: Any) -> None:
+    with pytest.raises(IsADirectoryError, match=r"save: path must be a file name, not a folder"):
+        nf.save(MODEL, tmp_path)
+    with pytest.raises(IsADirectoryError, match=r"not a folder"):
+        nf.save(MODEL, "")  # the current folder
+    with pytest.raises(FileNotFoundError, match=r"save: the folder of path must exist; "
+                                                r"'.*nowhere' does not"):
+        nf.save(MODEL, tmp_path / "nowhere" / "model.npz")
+    with pytest.raises(IsADirectoryError):
+        nf.load(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
+
+
+def test_saving_into_a_read_only_folder_is_a_permission_error(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # root writes anywhere: simulate it
+        real_open = os.open
+
+        def refuse(path: Any, flags: int, mode: int = 0o777) -> int:
+            if str(path).startswith(str(folder)):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, flags, mode)
+        monkeypatch.setattr(os, "open", refuse)
+    try:
+        with pytest.raises(PermissionError, match=r"save: cannot write '.*model\.npz' "
+                                                  r"\(Permission denied\)"):
+            nf.save(MODEL, folder / "model.npz")
+    finally:
+        monkeypatch.undo()
+        folder.chmod(0o700)
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("path", [None, 3, b"model.npz", ["m.npz"], "bad\x00name.npz"])
+def test_a_path_that_is_not_a_path_is_a_dtype_error(path: Any) -> None:
+    for call, where in ((lambda: nf.save(MODEL, path), "save"), (lambda: nf.load(path), "load")):
+        with pytest.raises(nf.DTypeError, match=rf"^{where}: path must be a str or os.PathLike"):
+            call()

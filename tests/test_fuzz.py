@@ -22,8 +22,9 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -476,14 +477,6 @@ def test_fuzz_penalty(case: Case) -> None:
     expect(lambda: nf.penalty(**args), case, "penalty", "penalty")
 
 
-@fuzz(60)
-@given(case=_named("params", BAD_PARAMS))
-def test_fuzz_apply_updates(case: Case) -> None:
-    # (a bad `updates` is refused too, but named "params": optim.py passes no name yet)
-    args: dict[str, Any] = {"params": P, "updates": P, case[0]: case[1]}
-    expect(lambda: nf.apply_updates(**args), case, "apply_updates", "apply_updates")
-
-
 # --- step 9: the model -------------------------------------------------------------------
 
 
@@ -511,6 +504,336 @@ def test_fuzz_model(case: Case) -> None:
 def test_fuzz_predict(case: Case) -> None:
     args: dict[str, Any] = {"model": MODEL, "X_raw": X, case[0]: case[1]}
     expect(lambda: nf.predict(**args), case, "predict", "predict")
+
+
+# --- step 8: optimizers, schedules, updates -----------------------------------------------
+
+P_OTHER = nf.init([2, 4, 1], ["tanh", "linear"], np.random.default_rng(0))
+OPTIMIZERS: dict[str, Callable[[], nf.Optimizer[Any]]] = {
+    "sgd": lambda: nf.sgd(0.1), "momentum": lambda: nf.momentum(0.1),
+    "nesterov": lambda: nf.momentum(0.1, nesterov=True), "adam": lambda: nf.adam(0.1)}
+STATES = {name: make().init(P) for name, make in OPTIMIZERS.items()}
+LR = bad_floats(low=0.0, low_open=False)
+BETA = bad_floats(low=0.0, low_open=False, high=1.0)
+NOT_BOOLS = st.sampled_from([None, 0, 1, "True", 1.0, [True], DATA]).map(
+    lambda v: (v, nf.DTypeError))
+
+
+def like_params(name: str) -> st.SearchStrategy[Case]:
+    """Not a Params, a Params of other layer sizes, or of the other float dtype."""
+    return st.one_of(_named(name, BAD_PARAMS),
+                     st.just((name, P_OTHER, nf.ShapeError)),
+                     st.just((name, P32, nf.DTypeError)))
+
+
+CONSTRUCTORS: dict[str, tuple[Callable[..., object], dict[str, Any],
+                              st.SearchStrategy[Case]]] = {
+    "sgd": (nf.sgd, {"lr": 0.1}, _named("lr", LR)),
+    "momentum": (nf.momentum, {"lr": 0.1, "beta": 0.9}, st.one_of(
+        _named("lr", LR), _named("beta", BETA), _named("nesterov", NOT_BOOLS))),
+    "adam": (nf.adam, {"lr": 0.1}, st.one_of(
+        _named("lr", LR), _named("b1", BETA), _named("b2", BETA),
+        _named("eps", bad_floats(low=0.0)))),
+    "constant": (nf.constant, {"value": 0.1}, _named("value", LR)),
+    "step_decay": (nf.step_decay, {"value": 0.1}, st.one_of(
+        _named("value", LR), _named("every", bad_ints(low=1)),
+        _named("factor", bad_floats(low=0.0, high=1.0, high_open=False)))),
+    "cosine": (nf.cosine, {"peak": 0.1, "total_steps": 10}, st.one_of(
+        _named("peak", LR), _named("total_steps", bad_ints(low=1)),
+        _named("warmup_steps", bad_ints(low=0)),
+        _named("warmup_steps", st.integers(10, 10**6).map(
+            lambda w: (w, nf.HyperParameterError))),
+        _named("final", LR),
+        _named("final", st.floats(0.1, 1e300, exclude_min=True).map(
+            lambda f: (f, nf.HyperParameterError))))),
+    "default_optimizer": (nf.default_optimizer, {"epochs": 2, "steps_per_epoch": 3}, st.one_of(
+        _named("epochs", bad_ints(low=0)), _named("steps_per_epoch", bad_ints(low=1)))),
+}
+
+
+@pytest.mark.parametrize("fname", sorted(CONSTRUCTORS))
+@fuzz(100)
+@given(data=st.data())
+def test_fuzz_optimizer_and_schedule_constructors(fname: str, data: st.DataObject) -> None:
+    fn, good, strategy = CONSTRUCTORS[fname]
+    case = data.draw(strategy)
+    args = {**good, case[0]: case[1]}
+    expect(lambda: fn(**args), case, fname, fname)
+
+
+@fuzz(100)
+@given(name=st.sampled_from(["constant", "step_decay", "cosine"]), case=_named(
+    "step", bad_ints(low=0)))
+def test_fuzz_schedule_call(name: str, case: Case) -> None:
+    sched = {"constant": nf.constant(0.1), "step_decay": nf.step_decay(0.1),
+             "cosine": nf.cosine(0.1, 10, warmup_steps=2)}[name]
+    step: Any = case[1]
+    expect(lambda: sched(step), case, f"{name} schedule", "Schedule.__call__")
+
+
+@fuzz(100)
+@given(name=st.sampled_from(sorted(OPTIMIZERS)), case=_named("params", BAD_PARAMS))
+def test_fuzz_optimizer_init(name: str, case: Case) -> None:
+    opt = OPTIMIZERS[name]()
+    params: Any = case[1]
+    expect(lambda: opt.init(params), case, f"{name}\\.init", "Optimizer.init")
+
+
+@st.composite
+def bad_states(draw: st.DrawFn, name: str) -> Case:
+    state = STATES[name]
+    others = [s for n, s in STATES.items() if type(s) is not type(state)]
+    kind = draw(st.sampled_from(["type", "count", "count_type", "slot"]))
+    if kind == "type":
+        return ("state", draw(st.sampled_from([None, P, 0, (0, P), DATA, *others])),
+                nf.DTypeError)
+    if kind == "count":
+        return ("state.count", attrs.evolve(state, count=draw(st.integers(max_value=-1))),
+                nf.HyperParameterError)
+    if kind == "count_type":
+        return ("state.count", attrs.evolve(state, count=draw(st.sampled_from(
+            [None, 1.0, True, "0"]))), nf.DTypeError)
+    if name in ("sgd",):
+        return ("state", None, nf.DTypeError)
+    field = draw(st.sampled_from([f.name for f in attrs.fields(type(state))
+                                  if f.name != "count"]))
+    bad, error = draw(st.sampled_from([(P_OTHER, nf.ShapeError), (P32, nf.DTypeError),
+                                       (X, nf.DTypeError)]))
+    return (f"state.{field}", attrs.evolve(state, **{field: bad}), error)
+
+
+@fuzz()
+@given(name=st.sampled_from(sorted(OPTIMIZERS)), data=st.data())
+def test_fuzz_optimizer_update(name: str, data: st.DataObject) -> None:
+    opt = OPTIMIZERS[name]()
+    case = data.draw(st.one_of(like_params("grads"), _named("params", BAD_PARAMS),
+                               bad_states(name)))
+    args: dict[str, Any] = {"grads": P, "state": STATES[name], "params": P}
+    args[case[0].split(".")[0]] = case[1]
+    expect(lambda: opt.update(args["grads"], args["state"], args["params"]), case,
+           f"{name}\\.update", "Optimizer.update")
+
+
+@fuzz()
+@given(case=st.one_of(_named("params", BAD_PARAMS), _named("updates", BAD_PARAMS),
+                      st.just(("updates", P_OTHER, nf.ShapeError))))
+def test_fuzz_apply_updates(case: Case) -> None:
+    args: dict[str, Any] = {"params": P, "updates": P, case[0]: case[1]}
+    expect(lambda: nf.apply_updates(**args), case, "apply_updates", "apply_updates")
+
+
+@fuzz(60)
+@given(case=_named("params", BAD_PARAMS))
+def test_fuzz_zeros_like(case: Case) -> None:
+    params: Any = case[1]
+    expect(lambda: nf.zeros_like(params), case, "zeros_like", "zeros_like")
+
+
+@fuzz()
+@given(case=st.one_of(
+    _named("fn", st.sampled_from([None, 3, "add", P, X, DATA]).map(lambda f: (f, nf.DTypeError))),
+    _named("fn", st.sampled_from([  # returns the wrong kind of array
+        lambda a: a.astype(np.int64), lambda a: a.ravel()[:1], lambda a: "x",
+        lambda a: a.astype(np.complex128), lambda a: a[None]]).map(
+            lambda f: (f, nf.DTypeError))),
+    _named("tree", BAD_PARAMS),
+    _named("rest[0]", BAD_PARAMS),
+    st.just(("rest[0]", P_OTHER, nf.ShapeError)),
+))
+def test_fuzz_tree_map(case: Case) -> None:
+    args: dict[str, Any] = {"fn": np.add, "tree": P, "rest": P, case[0].split("[")[0]: case[1]}
+    name, value, error = case
+    if name == "fn" and callable(value):  # a shape error for the ravel/None cases
+        out = np.asarray(value(P.layers[0].W))
+        if out.dtype.kind == "f":
+            error = nf.ShapeError
+        fn = value
+        TRIED["tree_map"] += 1
+        with pytest.raises(error, match=r"^tree_map layer 0: fn must be"):
+            nf.tree_map(fn, P)
+        return
+    expect(lambda: nf.tree_map(args["fn"], args["tree"], args["rest"]), case, "tree_map",
+           "tree_map")
+
+
+# --- step 8, 9: train --------------------------------------------------------------------
+
+RES = nf.train(P, DATA, np.random.default_rng(3), epochs=1)
+NOT_NONE = lambda pair: pair[0] is not None  # noqa: E731  (None means "the default" here)
+BAD_DATA = st.one_of(
+    _named("data", not_a(nf.Dataset)),
+    st.sampled_from([
+        ("data.X", nf.Dataset(np.ones((4, 3)), Y), nf.ShapeError),
+        ("data.Y", nf.Dataset(X, np.ones((4, 2))), nf.ShapeError),
+        ("data.X", nf.Dataset(X.astype(np.float32), Y.astype(np.float32)), nf.DTypeError),
+    ]),
+)
+
+
+def train_cases() -> st.SearchStrategy[Case]:
+    return st.one_of(
+        _named("params", st.sampled_from([v for v in STAND_INS if not isinstance(
+            v, nf.Params)]).map(lambda v: (v, nf.DTypeError))),
+        _named("params.optimizer", st.sampled_from([None, "adam", P]).map(
+            lambda v: (attrs.evolve(RES, optimizer=cast(Any, v)), nf.DTypeError))),
+        BAD_DATA,
+        BAD_DATA.filter(lambda c: c[0] != "data" or c[1] is not None).map(
+            lambda c: ("test" + c[0][4:], c[1], c[2])),
+        _named("rng", BAD_RNGS),
+        _named("epochs", bad_ints(low=0)),
+        _named("batch_size", bad_ints(low=1, high=len(DATA)).filter(NOT_NONE)),
+        _named("optimizer", not_a(nf.Optimizer).filter(NOT_NONE)),
+        _named("val_fraction", bad_floats(low=0.0, low_open=False, high=1.0)),
+        _named("data", st.floats(0.0, 0.125, exclude_min=True).map(
+            lambda f: (f, nf.DataError))),  # leaves no validation row of 4
+        _named("patience", bad_ints(low=1).filter(NOT_NONE)),
+        _named("min_delta", bad_floats(low=0.0, low_open=False)),
+        _named("l2", bad_floats(low=0.0, low_open=False).filter(NOT_NONE)),
+        _named("revive_epochs", bad_ints(low=0).filter(NOT_NONE)),
+        _named("on_epoch", st.sampled_from([3, "print", [], DATA, P, X]).map(
+            lambda v: (v, nf.DTypeError))),
+        _named("verbose", bad_ints(low=0).filter(
+            lambda c: not isinstance(c[0], (bool, np.bool_, type(None))))),
+        _named("progress", NOT_BOOLS),
+    )
+
+
+@fuzz(300)
+@given(case=train_cases())
+def test_fuzz_train(case: Case) -> None:
+    name, value, error = case
+    args: dict[str, Any] = {"params": P, "data": DATA, "rng": np.random.default_rng(0),
+                            "epochs": 1}
+    if name == "data" and error is nf.DataError:
+        args["val_fraction"] = value  # well-formed, but too small for 4 rows
+    elif name == "params.optimizer":
+        args["params"] = value
+    elif name.startswith("test"):
+        args["test"] = value
+    elif name.startswith("data"):
+        args["data"] = value
+    else:
+        args[name] = value
+    if name == "patience":
+        args["val_fraction"] = 0.5
+    expect(lambda: nf.train(**args), case, "train", "train")
+
+
+@fuzz(60)
+@given(case=st.sampled_from([
+    ("data.X", nf.Dataset(np.ones((4, 3)), Y), nf.ShapeError),
+    ("data.Y", nf.Dataset(X, np.ones((4, 2))), nf.ShapeError),
+    ("data.X", nf.Dataset(X.astype(np.float32), Y.astype(np.float32)), nf.DTypeError),
+    ("data", nf.Dataset(np.vstack([X, X]), np.vstack([Y, Y])), nf.DataError),
+    ("test.X", nf.Dataset(np.ones((2, 3)), Y[:2]), nf.ShapeError),
+]))
+def test_fuzz_train_resume_on_other_data(case: Case) -> None:
+    name, value, error = case
+    args: dict[str, Any] = {"data": DATA, "test": None}
+    args[name.split(".")[0]] = value
+    expect(lambda: nf.train(RES, args["data"], np.random.default_rng(0), epochs=1,
+                            test=args["test"]), case, "train", "train (resume)")
+
+
+# --- persistence, summary, pictures --------------------------------------------------------
+
+NOT_PATHS = st.one_of(
+    st.sampled_from([None, 3, 2.5, b"model.npz", ["model.npz"], ("a",), DATA, P, X,
+                     object(), {"path": "x"}]),
+    st.integers(), st.floats(), st.binary(), st.lists(st.text(max_size=4), max_size=3),
+    st.text(max_size=8).map(lambda t: f"{t}\x00.npz"),  # a NUL character
+).map(lambda v: (v, nf.DTypeError))
+
+
+@fuzz(100)
+@given(case=st.one_of(_named("model", not_a(nf.Model)), _named("path", NOT_PATHS)))
+def test_fuzz_save(case: Case) -> None:
+    args: dict[str, Any] = {"model": MODEL, "path": "never-written.npz", case[0]: case[1]}
+    expect(lambda: nf.save(**args), case, "save", "save")
+
+
+@fuzz(100)
+@given(case=st.one_of(
+    _named("path", NOT_PATHS.filter(NOT_NONE)),
+    _named("activations", st.sampled_from([3, "relu", ["relu"], P, nf.relu]).map(
+        lambda v: (v, nf.DTypeError))),
+))
+def test_fuzz_load(case: Case) -> None:
+    args: dict[str, Any] = {"path": "never-read.npz", "activations": None, case[0]: case[1]}
+    expect(lambda: nf.load(**args), case, "load", "load")
+
+
+@fuzz(100)
+@given(case=st.one_of(
+    _named("params", not_a(nf.Params).filter(lambda c: not isinstance(c[0], nf.Model))),
+    _named("n_samples", bad_ints(low=1).filter(NOT_NONE)),
+))
+def test_fuzz_summary(case: Case) -> None:
+    args: dict[str, Any] = {"params": P, "n_samples": 10, case[0]: case[1]}
+    expect(lambda: nf.summary(**args), case, "summary", "summary")
+
+
+def _history(**fields: Any) -> nf.History:
+    h = RES.history
+    return attrs.evolve(h, **fields)
+
+
+HISTORY_FIELDS: list[tuple[str, dict[str, Any], type[nf.NnfuncError]]] = [
+    ("history.train_loss", {"train_loss": [0.1]}, nf.DTypeError),
+    ("history.train_loss", {"train_loss": np.array([1, 2])}, nf.DTypeError),
+    ("history.train_loss", {"train_loss": None}, nf.DTypeError),
+    ("history.train_loss", {"train_loss": np.ones((1, 1))}, nf.ShapeError),
+    ("history.val_loss", {"val_loss": np.ones(3)}, nf.ShapeError),
+    ("history.test_loss", {"test_loss": "0.1"}, nf.DTypeError),
+    ("history", {"train_loss": np.ones(0)}, nf.DataError),
+]
+BAD_HISTORY_FIELDS = st.sampled_from(HISTORY_FIELDS).map(
+    lambda c: (c[0], _history(**c[1]), c[2]))
+
+
+@fuzz(100)
+@given(case=st.one_of(
+    _named("history", not_a(nf.History)), BAD_HISTORY_FIELDS,
+    _named("path", NOT_PATHS.filter(NOT_NONE)),
+    _named("title", st.sampled_from([3, b"t", ["t"], DATA]).map(lambda v: (v, nf.DTypeError))),
+))
+def test_fuzz_plot_history(case: Case) -> None:
+    pytest.importorskip("matplotlib")
+    name = case[0].split(".")[0]
+    args: dict[str, Any] = {"history": RES.history, "path": None, "title": None, name: case[1]}
+    expect(lambda: nf.plot_history(**args), case, "plot_history", "plot_history")
+
+
+@fuzz(150)
+@given(case=st.one_of(
+    _named("predictions", bad_arrays(ndim=2, shape=(None, None), other_float_refused=False)),
+    _named("X_raw", bad_arrays(ndim=2, shape=(None, 2), other_float_refused=False)),
+    _named("Y_raw", bad_arrays(ndim=2, shape=(4, 1), other_float_refused=False)),
+    _named("names", st.sampled_from([3, "y", b"y", {"y": 1}, P]).map(
+        lambda v: (v, nf.DTypeError))),
+    _named("names", st.sampled_from([[None], [3], [b"y"]]).map(lambda v: (v, nf.DTypeError))),
+    _named("names", st.lists(st.text(max_size=3), max_size=4).filter(
+        lambda v: len(v) != 1).map(lambda v: (v, nf.ShapeError))),
+    _named("path", NOT_PATHS.filter(NOT_NONE)),
+    _named("title", st.sampled_from([3, b"t", ["t"], DATA]).map(lambda v: (v, nf.DTypeError))),
+    st.just(("Y_raw and the predictions", np.array([[1.7e308], [-1.7e308], [0.0], [1.0]]),
+             nf.NonFiniteError)),
+))
+def test_fuzz_plot_predictions(case: Case) -> None:
+    pytest.importorskip("matplotlib")
+    name, value, error = case
+    args: dict[str, Any] = {"model": MODEL, "X_raw": X, "Y_raw": Y, "path": None, "names": None,
+                            "title": None}
+    if name == "predictions":
+        args["model"], args["X_raw"] = value, None
+        if isinstance(value, np.ndarray) and value.ndim == 2 and value.size and \
+                error is not nf.NonFiniteError and value.dtype.kind == "f":
+            args["Y_raw"] = np.ones_like(value, dtype=np.float64)
+    elif name == "Y_raw and the predictions":
+        args["Y_raw"] = value
+    else:
+        args[name] = value
+    expect(lambda: nf.plot_predictions(**args), case, "plot_predictions", "plot_predictions")
 
 
 # --- numerical faults: finite but extreme values ------------------------------------------
@@ -619,15 +942,32 @@ def test_activations_never_fault_on_finite_input(act: str, data: st.DataObject) 
        spread=st.floats(1e-3, 1e6))
 def test_standardized_data_never_warns_raw_data_far_from_it_does(
         n: int, seed: int, shift: float, spread: float) -> None:
-    """Samuelson: a standardized column of n rows has |z| <= sqrt(n - 1) < SCALE_LIMIT."""
+    """A standardized column has a root mean square of 1 (the population std is 1), below
+    SCALE_LIMIT = 10; a raw column whose root mean square is above it warns, named."""
     raw = np.random.default_rng(seed).standard_t(2, size=(n, 2)) * spread + shift
     try:
         z = nf.transform(nf.fit_scaler(raw), raw)
     except nf.DataError:
         return
-    assert not warn_if_unscaled(np.asarray(z), where="test", name="X")
-    big = np.array(z)
-    big[0, 1] = SCALE_LIMIT * 2
-    with pytest.warns(nf.ScaleWarning, match=r"test: X column 1 holds values up to 2e\+03.*"
-                                             r"standardized.*fit_scaler"):
-        assert warn_if_unscaled(big, where="test", name="X")
+    TRIED["warn_if_unscaled"] += 1
+    assert SCALE_LIMIT == 10.0
+    assert not warn_if_unscaled((("data.X", np.asarray(z)), ("data.Y", np.asarray(z))),
+                                where="test")
+    rms = [float(np.sqrt(np.mean(raw[:, k] ** 2))) for k in range(2)]
+    if max(rms) <= SCALE_LIMIT:
+        assert not warn_if_unscaled((("data.X", raw),), where="test")
+        return
+    col = int(np.argmax(rms))
+    with pytest.warns(nf.ScaleWarning, match=rf"^test: data.Y column {col} has a root mean "
+                                             r"square of .*standardized.*fit_scaler"):
+        assert warn_if_unscaled((("data.X", np.asarray(z)), ("data.Y", raw)), where="test")
+
+
+def test_the_tutorials_raw_data_warns_its_standardized_data_does_not() -> None:
+    raw = nf.make_tutorial_data(np.random.default_rng(0), 300)
+    with pytest.warns(nf.ScaleWarning, match=r"data.X column \d has a root mean square of "
+                                             r"[\d.e+]+ and data.Y column"):
+        assert warn_if_unscaled((("data.X", raw.X), ("data.Y", raw.Y)), where="train")
+    zx = nf.transform(nf.fit_scaler(raw.X), raw.X)
+    zy = nf.transform(nf.fit_scaler(raw.Y), raw.Y)
+    assert not warn_if_unscaled((("data.X", zx), ("data.Y", zy)), where="train")
