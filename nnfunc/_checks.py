@@ -327,10 +327,17 @@ def check_result(value: Any, *, where: str, names: str, hint: str = "") -> None:
         for item in value:
             check_result(item, where=where, names=names, hint=hint)
     elif hasattr(value, "layers"):  # Params (a gradient): every W and b
-        isfinite = np.isfinite
-        for layer in value.layers:  # the fast test first; the named refusal only on failure
-            if not (isfinite(layer.W).all() and isfinite(layer.b).all()):
-                check_result((layer.W, layer.b), where=where, names=names, hint=hint)
+        # the fast test first: a sum is finite only if every entry is (one reduction per
+        # array, no temporaries); the exact, named refusal only when it is not
+        total, add = 0.0, np.add.reduce
+        with np.errstate(over="ignore", invalid="ignore"):
+            for layer in value.layers:
+                total += float(add(layer.W, axis=None)) + float(add(layer.b, axis=None))
+        if not math.isfinite(total):
+            isfinite = np.isfinite
+            for layer in value.layers:
+                if not (isfinite(layer.W).all() and isfinite(layer.b).all()):
+                    check_result((layer.W, layer.b), where=where, names=names, hint=hint)
 
 
 def guard_numerics(where: str, names: str, hint: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
