@@ -327,12 +327,15 @@ def check_result(value: Any, *, where: str, names: str, hint: str = "") -> None:
         for item in value:
             check_result(item, where=where, names=names, hint=hint)
     elif hasattr(value, "layers"):  # Params (a gradient): every W and b
-        # the fast test first: a sum is finite only if every entry is (one reduction per
-        # array, no temporaries); the exact, named refusal only when it is not
-        total, add = 0.0, np.add.reduce
-        with np.errstate(over="ignore", invalid="ignore"):
+        # the fast test first: a sum of squares (BLAS dot: no temporaries, and it does not
+        # trip NumPy's floating-point error state) is finite only if every entry is; the
+        # exact, named refusal only when it is not (or when the squares overflowed)
+        total, vdot = 0.0, np.vdot
+        try:
             for layer in value.layers:
-                total += float(add(layer.W, axis=None)) + float(add(layer.b, axis=None))
+                total += float(vdot(layer.W, layer.W)) + float(vdot(layer.b, layer.b))
+        except FloatingPointError:
+            total = math.inf
         if not math.isfinite(total):
             isfinite = np.isfinite
             for layer in value.layers:

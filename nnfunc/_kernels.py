@@ -17,6 +17,14 @@ activations that have no private kernel take the plain path in :mod:`nnfunc.net`
 
 The arithmetic is the one written in :mod:`nnfunc.net`; only the layout and the order of
 operations differ (so results agree with the plain path to rounding, ~1e-15 relative).
+
+:func:`nnfunc.train` fuses its inner loop on top of this (:class:`FlatNet`): the params live
+in one private flat vector (two, taking turns), each step's gradient is written straight into
+views of one private flat gradient vector, the optimizer's flat rule updates the params, and
+``Params`` records are built only once per epoch, from a fresh copy.  Its mini-batches are
+gathered once per epoch into private row buffers (:func:`shuffled`), and the per-epoch loss
+and live-unit count run here too (:func:`evaluate`).  None of these buffers is ever handed to
+a caller or to user code other than an optimizer's own flat rule, which reads the gradient.
 """
 
 from __future__ import annotations
