@@ -590,21 +590,33 @@ def train(
                        freeze(h_pen[:upto].copy()), freeze(h_lr[:upto].copy()),
                        freeze(h_gn[:upto].copy()), freeze(h_dead[:upto].copy()))
 
-    def result(upto: int, last: Params, st: Any, stopped: int | None = None,
-               interrupted: bool = False) -> TrainResult:
-        use_best = wait_limit is not None and best_params is not None
+    def result(upto: int, last: Params, st: Any, best: tuple[int | None, Params | None],
+               stopped: int | None = None, interrupted: bool = False) -> TrainResult:
+        b_epoch, b_params = best
+        use_best = wait_limit is not None and b_params is not None
         return TrainResult(
-            params=best_params if use_best and best_params is not None else last,
+            params=b_params if use_best and b_params is not None else last,
             state=st, history=history(upto), optimizer=opt, last_params=last,
-            best_epoch=best_epoch, stopped_epoch=stopped, interrupted=interrupted,
-            best_params=best_params, val_rows=val_rows, n_rows=n_all, batch_size=size, l2=lam,
+            best_epoch=b_epoch, stopped_epoch=stopped, interrupted=interrupted,
+            best_params=b_params, val_rows=val_rows, n_rows=n_all, batch_size=size, l2=lam,
             revive_epochs=revive_until)
+
+    # the last completed epoch's (upto, params, state, best): its TrainResult is built only
+    # when someone needs it (on_epoch, an error, Ctrl-C), and at the end
+    snap: tuple[int, Params, Any, tuple[int | None, Params | None]] = (
+        start, p, state, (best_epoch, best_params))
+    built: list[TrainResult] = []
+
+    def snapshot() -> TrainResult:
+        if not built or built[0].epochs != snap[0]:
+            built[:] = [result(*snap)]
+        return built[0]
 
     sched = opt.lr.fn if opt.lr is not None else None
 
     def fail(p: Params, g: Params | None, what: str, epoch: int, batch: int, count: int
              ) -> DivergenceError:
-        return _diverged(p, g, what, epoch, batch, _rate(sched, count), snapshot)
+        return _diverged(p, g, what, epoch, batch, _rate(sched, count), snapshot())
 
     def run_epoch(p: Params, state: Any, Xp: FloatArray, Yp: FloatArray, epoch: int
                   ) -> tuple[Params, Any, float]:
@@ -612,7 +624,6 @@ def train(
             return _epoch_flat(opt.rule, p, state, Xp, Yp, size, steps, lam, epoch, fail)
         return _epoch_any(opt, p, state, Xp, Yp, size, steps, lam, epoch, fail)
 
-    snapshot = result(start, p, state)
     rng_at_boundary = rng.bit_generator.state
     stopped: int | None = None
     epoch = start
@@ -638,7 +649,7 @@ def train(
                 h_pen[epoch] = _penalty(p.layers, lam)
                 h_lr[epoch] = _rate(sched, _count(state) - 1)
                 h_gn[epoch] = gsum / steps
-                dead = [float(np.mean(~mask)) for mask in alive]
+                dead = [(mask.size - int(np.count_nonzero(mask))) / mask.size for mask in alive]
                 h_dead[epoch] = dead
                 if not math.isfinite(h_train[epoch] + h_pen[epoch]):
                     raise fail(p, None, "the training loss", epoch, steps - 1,
@@ -649,7 +660,7 @@ def train(
                     h_val[epoch] = _loss(p, val_xy[0], val_xy[1], chunk)
                     if h_val[epoch] < best_val - delta or best_epoch is None:
                         best_val, best_epoch, best_params = float(h_val[epoch]), epoch, p
-            snapshot = result(epoch + 1, p, state)
+            snap = (epoch + 1, p, state, (best_epoch, best_params))
             rng_at_boundary = rng.bit_generator.state
             if every and ((epoch + 1 - start) % every == 0 or epoch + 1 == total):
                 print(_line(epoch, total, h_train, h_val, h_test, h_lr, h_gn, dead),
@@ -658,20 +669,20 @@ def train(
                 bar.update(1)
                 bar.set_postfix_str(_postfix(epoch, h_train, h_val, h_test), refresh=False)
             if on_epoch is not None:
-                on_epoch(epoch, p, snapshot.history)
+                on_epoch(epoch, p, snapshot().history)
             if (wait_limit is not None and best_epoch is not None
                     and epoch - best_epoch >= wait_limit):
                 stopped = epoch
                 break
     except KeyboardInterrupt:
         rng.bit_generator.state = rng_at_boundary
-        done = snapshot.epochs
+        done = snap[0]
         moment = "after" if done == epoch + 1 else "during"
         warnings.warn(
             f"train: interrupted (KeyboardInterrupt) {moment} epoch {epoch + 1}; returning the "
             f"{done} completed epoch(s) with interrupted=True. Resume with "
             "train(result, data, rng, epochs=...).", NnfuncWarning, stacklevel=2)
-        out = attrs.evolve(snapshot, interrupted=True)
+        out = attrs.evolve(snapshot(), interrupted=True)
         _warn_dead(out)
         return out
     except DivergenceError:
@@ -680,7 +691,7 @@ def train(
     finally:
         if bar is not None:
             bar.close()
-    out = result(snapshot.epochs, snapshot.last_params, snapshot.state, stopped=stopped)
+    out = result(*snap, stopped=stopped)
     if every and stopped is not None:
         print(f"early stopping after epoch {stopped + 1}: no improvement of the validation loss "
               f"for {wait_limit} epochs; returning the params of epoch "
