@@ -334,3 +334,18 @@ def test_divergence_on_the_fused_path_keeps_the_last_finite_params() -> None:
     nf.train(params, data, np.random.default_rng(5), epochs=1, batch_size=16)  # reuses buffers
     assert all(np.array_equal(a, b) for a, b in
                zip([a for lay in last.layers for a in (lay.W, lay.b)], saved, strict=True))
+
+
+def test_the_cheap_finite_tests_defer_to_the_exact_ones() -> None:
+    # sums of squares overflow for these finite numbers: the exact tests decide, and accept
+    rng = np.random.default_rng(6)
+    params = nf.init([2, 3, 1], ["relu", "linear"], rng)
+    last = params.layers[-1]
+    big = nf.Params((params.layers[0], nf.Layer(last.W, np.full_like(last.b, 1e160), "linear")))
+    X, Y = np.full((4, 2), 1e160), np.zeros((4, 1))
+    assert _checked_XY(params, X, Y, "sgd_step")[0] is X
+    same = nf.sgd_step(big, np.zeros((4, 2)), np.zeros((4, 1)), 0.0)
+    assert same == big
+    # a step that really overflows is refused, naming the step
+    with pytest.raises(nf.NonFiniteError, match=r"sgd_step"):
+        nf.sgd_step(big, np.ones((4, 2)), np.zeros((4, 1)), 1e200)
