@@ -53,8 +53,8 @@ def _keep(out: str, model: nf.Model, history: nf.History, test_raw: nf.Dataset,
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m nnfunc", description=__doc__)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--hidden", type=int, nargs="*", default=[16, 16],
-                    help="hidden layer widths (default: 16 16; the tutorial used 4 4)")
+    ap.add_argument("--hidden", type=int, nargs="*", default=[4, 4],
+                    help="hidden layer widths (default: the tutorial's own 4 4; try 16 16)")
     ap.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     ap.add_argument("--out", metavar="DIR", default=None,
