@@ -397,7 +397,7 @@ def test_the_demo_saves_and_reloads_its_model(tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     from nnfunc.__main__ import main
 
-    assert main(["--epochs", "1", "--out", str(tmp_path)]) == 0
+    assert main(["--epochs", "1", "--hidden", "16", "16", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     path = tmp_path / "model.npz"
     assert f"saved to {path}" in out

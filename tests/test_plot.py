@@ -122,7 +122,7 @@ def test_the_demo_writes_its_pictures(tmp_path: Path, capsys: pytest.CaptureFixt
     pytest.importorskip("matplotlib")
     from nnfunc.__main__ import main
 
-    assert main(["--epochs", "1", "--out", str(tmp_path)]) == 0
+    assert main(["--epochs", "1", "--hidden", "16", "16", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert f"pictures written: {tmp_path / 'loss.png'} and {tmp_path / 'predictions.png'}" in out
     assert _is_png(tmp_path / "loss.png") and _is_png(tmp_path / "predictions.png")
@@ -136,7 +136,7 @@ def test_the_demo_without_matplotlib_says_how_to_get_it(
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
-    assert main(["--epochs", "1", "--out", str(tmp_path)]) == 0
+    assert main(["--epochs", "1", "--hidden", "16", "16", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "pictures skipped: matplotlib is not installed" in out
     assert "pip install 'nnfunc[plot]'" in out
