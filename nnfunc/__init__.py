@@ -12,7 +12,8 @@ The tutorial's nine steps:
 1. a reproducible start ............ ``rng = np.random.default_rng(seed)``
 2. data ............................ :func:`make_tutorial_data`, :class:`Dataset`
 3. train/test split ................ :func:`split`, :func:`batches`
-4. standardization ................. :func:`fit_scaler`, :func:`transform`, :func:`inverse_transform`
+4. standardization ................. :func:`fit_scaler`, :func:`transform`,
+   :func:`inverse_transform`
 5. layers and parameter count ...... :func:`init`, :func:`n_params`, :func:`count_params`,
    :func:`check_capacity`
 6. forward propagation ............. :func:`forward`, :data:`ACTIVATIONS`

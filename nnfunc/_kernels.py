@@ -49,7 +49,7 @@ _MAX_ENTRIES = 8
 class _Work:
     """Private work arrays for one ``(dtype, n, sizes, activations)``; never leave this module."""
 
-    __slots__ = ("At", "Et", "Er", "Zt", "acts", "dAt", "ks", "ones")
+    __slots__ = ("At", "Er", "Et", "Zt", "acts", "dAt", "ks", "ones")
 
     def __init__(self, layers: tuple[Layer, ...], ks: list[Kernel], n: int) -> None:
         dtype = layers[0].W.dtype

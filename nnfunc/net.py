@@ -5,8 +5,8 @@ The objective
 For params :math:`\theta = (W_1, b_1, \dots, W_L, b_L)`, inputs ``X: (n, d)`` and targets
 ``Y: (n, m)``, nnfunc minimises, and :func:`grads` returns the exact gradient of::
 
-    J(theta) = (1 / (n m)) * sum_i sum_k (Y_hat[i, k] - Y[i, k])**2      # loss(): the data loss
-             + (l2 / 2) * sum_l ||W_l||_F**2                             # penalty(): biases are free
+    J(theta) = (1 / (n m)) * sum_i sum_k (Y_hat[i, k] - Y[i, k])**2    # loss(): the data loss
+             + (l2 / 2) * sum_l ||W_l||_F**2                           # penalty(): biases free
 
     Y_hat = A_L,   A_l = f_l(Z_l),   Z_l = A_{l-1} @ W_l + b_l,   A_0 = X
 
@@ -29,7 +29,9 @@ both agree to 1e-12.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 
 import attrs
 import numpy as np
@@ -294,6 +296,16 @@ def grads(
 
 
 @guard_numerics("grad_check", "X, Y, params and eps", _OVERFLOW_HINT)
+def _moved(J: Callable[[tuple[Layer, ...]], float], layers: tuple[Layer, ...], li: int,
+           field: str, idx: tuple[int, ...], step: float) -> float:
+    """``J`` with entry ``idx`` of layer ``li``'s ``field`` (``"W"`` or ``"b"``) moved by
+    ``step``."""
+    moved = getattr(layers[li], field).copy()
+    moved[idx] += step
+    new = attrs.evolve(layers[li], **{field: moved})
+    return J((*layers[:li], new, *layers[li + 1:]))
+
+
 def grad_check(
     params: Params, X: FloatArray, Y: FloatArray, *, l2: float = 0.0, eps: float = 1e-4,
     loss_fn: Loss = mse,
@@ -328,13 +340,7 @@ def grad_check(
             base = getattr(layer, field)
             numeric = np.empty(base.shape, dtype=np.float64)
             for idx in np.ndindex(base.shape):
-
-                def J_at(step: float, idx: tuple[int, ...] = idx) -> float:
-                    moved = base.copy()
-                    moved[idx] += step
-                    new = attrs.evolve(layer, **{field: moved})  # noqa: B023
-                    return J((*p.layers[:li], new, *p.layers[li + 1:]))  # noqa: B023
-
+                J_at = functools.partial(_moved, J, p.layers, li, field, idx)
                 d_h = (J_at(h) - J_at(-h)) / (2 * h)
                 d_h2 = (J_at(h / 2) - J_at(-h / 2)) / h
                 numeric[idx] = (4 * d_h2 - d_h) / 3

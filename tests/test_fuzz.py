@@ -728,7 +728,7 @@ def test_fuzz_train(case: Case) -> None:
     ("test.X", nf.Dataset(np.ones((2, 3)), Y[:2]), nf.ShapeError),
 ]))
 def test_fuzz_train_resume_on_other_data(case: Case) -> None:
-    name, value, error = case
+    name, value, _ = case
     args: dict[str, Any] = {"data": DATA, "test": None}
     args[name.split(".")[0]] = value
     expect(lambda: nf.train(RES, args["data"], np.random.default_rng(0), epochs=1,

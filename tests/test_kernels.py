@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 import nnfunc as nf
 from nnfunc import _kernels
 from nnfunc.activations import _kernel
-from nnfunc.optim import _from_rule
 from nnfunc.net import (
     _checked_XY,
     _forward,
@@ -24,6 +23,7 @@ from nnfunc.net import (
     _value_and_grads,
     _value_and_grads_plain,
 )
+from nnfunc.optim import _from_rule
 from tests.helpers import networks
 
 Net = tuple[nf.Params, np.ndarray, np.ndarray]
