@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from typing import TypeVar
+
 import attrs
 import numpy as np
 import pytest
@@ -9,6 +12,8 @@ from hypothesis import given
 
 import nnfunc as nf
 from tests.helpers import networks
+
+S = TypeVar("S")
 
 
 def _snapshot(params: nf.Params) -> list[np.ndarray]:
@@ -93,3 +98,35 @@ def test_repr_shows_shapes_not_numbers() -> None:
     assert repr(params.layers[0]) == "Layer(W=float64(784, 512), b=float64(512,), relu)"
     data = nf.make_tutorial_data(np.random.default_rng(0))
     assert repr(data) == "Dataset(X=float64(10000, 2), Y=float64(10000, 3))"
+
+
+@given(net=networks(max_outputs=3))
+def test_optimizers_and_training_do_not_change_their_inputs(
+    net: tuple[nf.Params, np.ndarray, np.ndarray]
+) -> None:
+    params, X, Y = net
+    snap = _snapshot(params)
+    g = nf.grads(params, X, Y)
+    g_snap = _snapshot(g)
+    _check_optimizer(nf.sgd(nf.cosine(0.1, 10, warmup_steps=2)), params, g)
+    _check_optimizer(nf.momentum(0.1, 0.9, nesterov=True), params, g)
+    _check_optimizer(nf.adam(0.1), params, g)
+    assert _same(g, g_snap) and _same(params, snap)
+    data = nf.Dataset(np.vstack([X, X + 0.5]), np.vstack([Y, Y - 0.5]))
+    d_X, d_Y = data.X.copy(), data.Y.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nf.DeadUnitsWarning)
+        res = nf.train(params, data, np.random.default_rng(1), epochs=2, batch_size=1,
+                       val_fraction=0.5, test=data)
+        nf.train(res, data, np.random.default_rng(1), epochs=1, test=data)
+    assert _same(params, snap)
+    assert np.array_equal(data.X, d_X) and np.array_equal(data.Y, d_Y)
+    assert res.history.train_loss.flags.writeable is False
+
+
+def _check_optimizer(opt: nf.Optimizer[S], params: nf.Params, g: nf.Params) -> None:
+    """Two updates from one state: the state is a value, not consumed or changed."""
+    state = opt.init(params)
+    first, new_state = opt.update(g, state, params)
+    opt.update(g, new_state, params)
+    assert opt.update(g, state, params)[0] == first
