@@ -172,10 +172,8 @@ class _Layout:
         """A ``Params`` whose arrays are read-only views of ``flat`` (which becomes read-only;
         ``flat`` must be new and never written again)."""
         flat.flags.writeable = False
-        views = [flat[lo:hi].reshape(shape) for lo, hi, shape in self.spans]
-        return Params._trusted(tuple(
-            Layer._trusted(views[2 * i], views[2 * i + 1], layer.activation)
-            for i, layer in enumerate(self.template.layers)))
+        return _unflatten(self.template,
+                          [flat[lo:hi].reshape(shape) for lo, hi, shape in self.spans])
 
 
 def _unflatten(template: Params, arrays: list[FloatArray]) -> Params:
